@@ -1,0 +1,3 @@
+from pierre.cli import main
+
+raise SystemExit(main())
