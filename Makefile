@@ -1,0 +1,42 @@
+# Pierre — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+PLUGINS := $(wildcard plugins/*/setup.cfg)
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench install install-systemd clean services
+
+run: $(STAMP)
+	$(VENV)/bin/pierre serve --config config/pierre.toml
+
+test: $(STAMP) services
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pierre plugins tests
+	$(VENV)/bin/mypy pierre
+
+bench: $(STAMP) services
+	$(PY) tests/bench/run_all.py
+
+install: $(STAMP)
+
+# Core + every plugin distribution, editable; test extras. Re-runs when metadata changes.
+$(STAMP): setup.cfg pyproject.toml $(PLUGINS)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -U "pip>=24" "setuptools>=68" wheel
+	$(PIP) install -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	@touch $@
+
+# In CI (CI=true) start PostgreSQL and Redis when they are down; their tests never skip there.
+services:
+	@if [ "$${CI:-}" = "true" ]; then bash tests/start_services.sh; fi
+
+install-systemd:
+	bash systemd/install.sh
+
+clean:
+	rm -rf $(VENV) .venv-* build *.egg-info

@@ -1,0 +1,1 @@
+"""The aiohttp listener: REST API, Streamable HTTP MCP, A2A, OAuth callbacks, health."""

@@ -1,0 +1,89 @@
+"""Builds the aiohttp application: middlewares, then each capability's routes."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from pierre.errors import PierreError, RateLimited
+from pierre.services import Services
+
+log = structlog.get_logger("pierre.http")
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+
+# Each module exposes `setup(app: web.Application, services: Services) -> None`.
+ROUTE_MODULES = (
+    "pierre.http.health",
+    "pierre.auth.http",
+    "pierre.transports.streamable_http",
+    "pierre.providers.http",
+    "pierre.a2a.http",
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(exc: PierreError) -> web.Response:
+    resp = web.json_response(exc.to_dict(), status=exc.http_status)
+    if isinstance(exc, RateLimited):
+        resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    if exc.http_status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="pierre"'
+    return resp
+
+
+@web.middleware
+async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map PierreError to JSON once; log one line per request; never leak a traceback."""
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    structlog.contextvars.bind_contextvars(request_id=request_id, transport="http")
+    start = time.perf_counter()
+    status = 500
+    try:
+        try:
+            resp = await handler(request)
+        except PierreError as exc:
+            resp = error_response(exc)
+        except web.HTTPException as exc:
+            if exc.status >= 400 and exc.content_type != "application/json" and not exc.text:
+                exc.text = None
+            raise
+        except Exception:
+            log.exception("http_unhandled", path=request.path, method=request.method)
+            resp = web.json_response(
+                {"error": "internal_error", "message": "internal error", "request_id": request_id},
+                status=500,
+            )
+        status = resp.status
+        resp.headers.setdefault("X-Request-Id", request_id)
+        return resp
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        log.info(
+            "http_request",
+            method=request.method,
+            path=request.path,
+            status=status,
+            ms=round((time.perf_counter() - start) * 1000, 2),
+        )
+        structlog.contextvars.unbind_contextvars("request_id", "transport")
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_and_logging],
+        client_max_size=services.config.http.client_max_size,
+    )
+    app[SERVICES] = services
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(name)
+        module.setup(app, services)
+    return app

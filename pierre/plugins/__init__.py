@@ -1,0 +1,1 @@
+"""Plugin contracts (one module per kind) and the entry-point registry."""

@@ -1,0 +1,1 @@
+"""The tool suite shared by MCP and A2A."""
