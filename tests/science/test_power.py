@@ -56,7 +56,8 @@ def test_dropout_counts_as_zero() -> None:
     # 60 s at 200 W, a 60-s recording gap, 60 s at 200 W.
     time_s = seconds(60) + [120.0 + t for t in range(60)]
     np_w = normalized_power(time_s, [200.0] * 120, max_gap_s=5)
-    series = [200.0] * 66 + [0.0] * 54 + [200.0] * 60  # held 5 s past second 59
+    # seconds 0-59 recorded, 60-64 held (<= 5 s old), 65-119 zero, 120-179 recorded
+    series = [200.0] * 65 + [0.0] * 55 + [200.0] * 60
     assert np_w == pytest.approx(normalized_power_1hz(series))
     assert np_w < 200.0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from pierre.science import InsufficientData
@@ -42,7 +44,7 @@ def test_friel_pace_zones_from_5_min_threshold() -> None:
     assert zones[3].slowest_s_per_km == pytest.approx(318.0)  # 106 %
     assert zones[-1].fastest_s_per_km is None
     assert zones[-1].slowest_s_per_km == pytest.approx(270.0)  # 90 %
-    for slower, faster in zip(zones, zones[1:], strict=False):
+    for slower, faster in itertools.pairwise(zones):
         assert slower.fastest_s_per_km == faster.slowest_s_per_km
 
 
