@@ -7,6 +7,7 @@ in and what each needs, so the daemon and the tests build the same thing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import importlib
 from typing import Any
 
 import structlog
@@ -27,15 +28,23 @@ def _options(section: Any) -> dict[str, Any]:
     return opts
 
 
+def _capability(module: str, attr: str) -> Any:
+    """The named hook of a capability module, or None while that capability is absent.
+
+    TODO(integration): make every capability mandatory once all have landed.
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        log.warning("capability_missing", module=module)
+        return None
+    return getattr(mod, attr)
+
+
 async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer]) -> None:
     cfg = s.config
-    from pierre.auth.service import build_authenticator
-    from pierre.bootstrap import ensure_demo
-    from pierre.crypto import open_crypto
-    from pierre.providers.manager import ProviderManager
-    from pierre.ratelimit.service import RateLimitService
-    from pierre.tools.catalog import register_all
-
     db_cls = s.plugins.get("pierre.databases", cfg.database.backend)
     s.db = db_cls.from_config(_options(cfg.database), ctx)
     await s.db.start()
@@ -44,7 +53,8 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
         await s.db.migrate()
     await s.db.check_schema()
 
-    s.crypto = await open_crypto(cfg, s.db, ctx)
+    if open_crypto := _capability("pierre.crypto", "open_crypto"):
+        s.crypto = await open_crypto(cfg, s.db, ctx)
 
     cache_cls = s.plugins.get("pierre.caches", cfg.cache.backend)
     s.cache = cache_cls.from_config(_options(cfg.cache), ctx)
@@ -55,18 +65,22 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
     s.ratelimiter = rl_cls.from_config(_options(cfg.ratelimit), ctx)
     await s.ratelimiter.start()
     closers.append(s.ratelimiter.close)
-    s.limits = RateLimitService(s)
+    if limits_cls := _capability("pierre.ratelimit.service", "RateLimitService"):
+        s.limits = limits_cls(s)
 
-    s.authenticator = build_authenticator(s)
+    if build_authenticator := _capability("pierre.auth.service", "build_authenticator"):
+        s.authenticator = build_authenticator(s)
 
-    s.providers = ProviderManager(s)
-    await s.providers.start()
-    closers.append(s.providers.close)
+    if manager_cls := _capability("pierre.providers.manager", "ProviderManager"):
+        s.providers = manager_cls(s)
+        await s.providers.start()
+        closers.append(s.providers.close)
 
     s.tools.globally_disabled = frozenset(cfg.mcp.disabled_tools)
-    register_all(s.tools)
+    if register_all := _capability("pierre.tools.catalog", "register_all"):
+        register_all(s.tools)
 
-    if cfg.server.demo:
+    if cfg.server.demo and (ensure_demo := _capability("pierre.bootstrap", "ensure_demo")):
         await ensure_demo(s)
 
 

@@ -84,6 +84,12 @@ def build_app(services: Services) -> web.Application:
     )
     app[SERVICES] = services
     for name in ROUTE_MODULES:
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # TODO(integration): all capabilities mandatory
+            if exc.name != name:
+                raise
+            log.warning("capability_missing", module=name)
+            continue
         module.setup(app, services)
     return app
