@@ -193,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pierre.logs import configure_logging
+
+    # Diagnostics (e.g. a broken plugin) go to stderr so stdout stays data-only.
+    configure_logging("warning", "console")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
