@@ -27,6 +27,7 @@ from pierre import __version__
 from pierre.config import Config, load_config
 from pierre.errors import ConfigError, PierreError
 from pierre.logs import configure_logging
+from pierre.ops.metrics import Metrics
 from pierre.ops.systemd import Notifier, listen_fds
 from pierre.plugins.base import PluginContext
 from pierre.plugins.registry import PluginRegistry
@@ -50,6 +51,8 @@ class Daemon:
         self.config_path = config_path
         self.plugins = PluginRegistry()
         self.services = Services(config=config, plugins=self.plugins, tools=ToolRegistry())
+        self.services.metrics = Metrics()
+        self.services.metrics.info.labels(__version__).set(1)
         self.notifier = Notifier()
         self._stop = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -89,7 +92,9 @@ class Daemon:
 
         cfg = self.config
         app = build_app(self.services)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=cfg.server.shutdown_grace_s)
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=cfg.server.shutdown_grace_s
+        )
         await self._runner.setup()
         if cfg.http.tls_cert and cfg.http.tls_key:
             self._http_ssl = make_ssl_context(

@@ -16,7 +16,9 @@ _SECRET_KEY = re.compile(
     re.I,
 )
 # Values that look like credentials even under an innocent key.
-_SECRET_VALUE = re.compile(r"(pk_(live|trial)_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-.]+)")
+_SECRET_VALUE = re.compile(
+    r"(pk_(live|trial)_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-.]+)"
+)
 _ALLOWED = frozenset({"token_type", "tokens", "token_url", "key_prefix", "password_min_length"})
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,

@@ -67,12 +67,19 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
+        elapsed = time.perf_counter() - start
+        metrics = request.app[SERVICES].metrics
+        if metrics is not None:
+            route = request.match_info.route.resource
+            label = route.canonical if route is not None else "unmatched"
+            metrics.requests.labels("http", f"{request.method} {label}", str(status)).inc()
+            metrics.request_seconds.labels("http").observe(elapsed)
         log.info(
             "http_request",
             method=request.method,
             path=request.path,
             status=status,
-            ms=round((time.perf_counter() - start) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
         structlog.contextvars.unbind_contextvars("request_id", "transport")
 

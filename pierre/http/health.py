@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from aiohttp import web
 
@@ -39,5 +40,19 @@ def setup(app: web.Application, services: Services) -> None:
             status=200 if ok else 503,
         )
 
+    async def metrics(request: web.Request) -> web.Response:
+        cfg = services.config.metrics
+        if not cfg.enabled or services.metrics is None:
+            raise web.HTTPNotFound()
+        if cfg.allow_from and request.remote not in cfg.allow_from:
+            raise web.HTTPForbidden(text="metrics are not served to this address")
+        if cfg.token and not hmac.compare_digest(
+            request.headers.get("Authorization", ""), f"Bearer {cfg.token}"
+        ):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        body = services.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": services.metrics.content_type})
+
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)

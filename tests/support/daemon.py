@@ -115,7 +115,9 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run `pierre ARGS --config <this daemon's config>`."""
         res = subprocess.run(
             [str(BIN), *args, "--config", str(self.config_path)], capture_output=True,

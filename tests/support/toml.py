@@ -24,7 +24,8 @@ def dumps(data: dict[str, Any], prefix: str = "") -> str:
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
     for k, v in data.items():
-        if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()) and prefix == "" and k in ("providers",):
+        nested_tables = isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values())
+        if nested_tables and prefix == "" and k == "providers":
             for sub, table in v.items():
                 tables.append((f"{k}.{sub}", table))
         elif isinstance(v, dict):
