@@ -211,6 +211,8 @@ def distribution(values: Sequence[float | None], weights: Sequence[float] | None
         idx = bisect.bisect_left(cumulative, p * total - 1e-9 * total)
         return pairs[min(idx, len(pairs) - 1)][0]
 
+    if not (math.isfinite(total) and all(math.isfinite(v * w) for v, w in pairs)):
+        raise InsufficientData("sample values are too large to summarise; check the stream")
     return Distribution(
         n=len(pairs),
         min=pairs[0][0],

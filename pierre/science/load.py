@@ -29,6 +29,7 @@ from pierre.science import InsufficientData
 
 CTL_DAYS = 42
 ATL_DAYS = 7
+MAX_DAILY_LOAD = 10_000.0  # ~10x a hard day's TSS; beyond this the data is wrong
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,11 @@ def _days(start: date, end: date) -> list[date]:
 
 def _load(loads: Mapping[date, float], day: date) -> float:
     value = float(loads.get(day, 0.0))
-    if not math.isfinite(value) or value < 0:
-        raise InsufficientData(f"the training load on {day} is {value!r}; loads must be >= 0")
+    if not math.isfinite(value) or not 0 <= value <= MAX_DAILY_LOAD:
+        raise InsufficientData(
+            f"the training load on {day} is {value!r}; loads must be between 0 and "
+            f"{MAX_DAILY_LOAD:.0f}"
+        )
     return value
 
 

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pierre.science import InsufficientData
+from pierre.science import InsufficientData, require_finite
 from pierre.science.series import resample_1hz
 
 ROLLING_WINDOW_S = 30
@@ -39,18 +39,27 @@ def _check_ftp(ftp_w: float) -> None:
 
 
 def normalized_power_1hz(power_w: Sequence[float]) -> float:
-    """NP of a power series already sampled once per second (Allen & Coggan 2010)."""
+    """NP of a power series already sampled once per second (Allen & Coggan 2010).
+
+    Values are scaled by the peak before the 4th power so no input overflows.
+    """
     n = len(power_w)
     if n < ROLLING_WINDOW_S:
         raise InsufficientData(
             f"Normalized Power needs at least {ROLLING_WINDOW_S} s of power data; got {n} s"
         )
-    window = math.fsum(power_w[:ROLLING_WINDOW_S])
+    if not all(math.isfinite(p) and p >= 0 for p in power_w):
+        raise InsufficientData("the power stream holds negative or non-finite values")
+    peak = max(power_w)
+    if peak == 0:
+        return 0.0
+    scaled = [p / peak for p in power_w]
+    window = math.fsum(scaled[:ROLLING_WINDOW_S])
     fourth = [(window / ROLLING_WINDOW_S) ** 4]
     for i in range(ROLLING_WINDOW_S, n):
-        window += power_w[i] - power_w[i - ROLLING_WINDOW_S]
+        window += scaled[i] - scaled[i - ROLLING_WINDOW_S]
         fourth.append(max(0.0, window / ROLLING_WINDOW_S) ** 4)
-    return float((math.fsum(fourth) / len(fourth)) ** 0.25)
+    return require_finite(peak * (math.fsum(fourth) / len(fourth)) ** 0.25, "Normalized Power")
 
 
 def normalized_power(

@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pierre.science import InsufficientData
+from pierre.science import InsufficientData, require_finite
 
 _EPS = 3.0e-16
 _FPMIN = 1.0e-300
@@ -107,9 +107,16 @@ def linear_trend(x: Sequence[float], y: Sequence[float]) -> Trend:
     pairs = [(float(a), float(b)) for a, b in zip(x, y, strict=True)]
     if any(not (math.isfinite(a) and math.isfinite(b)) for a, b in pairs):
         raise InsufficientData("a trend needs finite numbers; remove missing or infinite values")
+    if len(pairs) < 3:
+        raise InsufficientData(f"a trend needs at least 3 data points; got {len(pairs)}")
+    try:
+        return _fit(pairs)
+    except OverflowError as exc:
+        raise InsufficientData("the values are too large to fit a trend; check the data") from exc
+
+
+def _fit(pairs: list[tuple[float, float]]) -> Trend:
     n = len(pairs)
-    if n < 3:
-        raise InsufficientData(f"a trend needs at least 3 data points; got {n}")
     mean_x = math.fsum(a for a, _ in pairs) / n
     mean_y = math.fsum(b for _, b in pairs) / n
     sxx = math.fsum((a - mean_x) ** 2 for a, _ in pairs)
@@ -132,6 +139,9 @@ def linear_trend(x: Sequence[float], y: Sequence[float]) -> Trend:
         p_value = 1.0 if slope == 0.0 else 0.0
     else:
         p_value = t_two_sided_p(slope / stderr, df)
+    for name, value in (("slope", slope), ("intercept", intercept), ("standard error", stderr),
+                        ("intercept standard error", intercept_stderr)):
+        require_finite(value, f"the trend {name}")
     return Trend(
         slope=slope,
         intercept=intercept,

@@ -46,6 +46,11 @@ def test_thirty_second_blocks_by_hand() -> None:
     assert normalized_power(seconds(600), power) == pytest.approx(expected, rel=1e-12)
 
 
+def test_absurd_power_does_not_overflow() -> None:
+    assert normalized_power_1hz([1e308] * 60) == pytest.approx(1e308)
+    assert normalized_power_1hz([0.0] * 60) == 0.0
+
+
 def test_irregular_sampling_is_resampled() -> None:
     # 200 W recorded every 2 s for 10 minutes is still NP 200.
     time_s = [float(t) for t in range(0, 600, 2)]

@@ -72,7 +72,7 @@ def test_flat_series_has_zero_slope_and_p_one() -> None:
 @pytest.mark.parametrize(
     ("x", "y"),
     [([1, 2], [1, 2]), ([], []), ([3, 3, 3], [1, 2, 3]), ([1, 2, 3], [1, 2]),
-     ([1, 2, math.nan], [1, 2, 3])],
+     ([1, 2, math.nan], [1, 2, 3]), ([1, 2, 3], [1e200, 1e300, -1e300])],
 )
 def test_unusable_input_raises(x: list[float], y: list[float]) -> None:
     with pytest.raises(InsufficientData):
