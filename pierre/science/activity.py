@@ -28,6 +28,7 @@ from pierre.models import ActivityDetail, ActivitySummary, Streams, Zone
 from pierre.science import InsufficientData
 from pierre.science.power import normalized_power
 from pierre.science.series import DEFAULT_MAX_GAP_S, check_time, sample_durations
+from pierre.science.zones import HeartRateZone
 
 RUN_SPORTS = frozenset({"Run", "TrailRun", "VirtualRun", "Walk", "Hike"})
 MIN_MOVING_SPEED_MPS = 0.3
@@ -226,16 +227,21 @@ def distribution(values: Sequence[float | None], weights: Sequence[float] | None
     )
 
 
-def _bounds(zone: tuple[float, float | None] | Zone) -> tuple[float, float | None]:
+ZoneBounds = tuple[float, float | None] | Zone | HeartRateZone
+
+
+def _bounds(zone: ZoneBounds) -> tuple[float, float | None]:
     if isinstance(zone, Zone):
         return zone.min, zone.max
+    if isinstance(zone, HeartRateZone):
+        return zone.min_bpm, zone.max_bpm
     return zone
 
 
 def time_in_zones(
     time_s: Sequence[float],
     values: Sequence[float | None],
-    zones: Sequence[tuple[float, float | None] | Zone],
+    zones: Sequence[ZoneBounds],
     *,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
 ) -> TimeInZones:
@@ -513,7 +519,7 @@ def vam(activity: ActivityDetail, *, min_gain_m: float = 10.0) -> float:
 def analyze_activity(
     activity: ActivityDetail,
     *,
-    hr_zones: Sequence[tuple[float, float | None] | Zone] | None = None,
+    hr_zones: Sequence[ZoneBounds] | None = None,
     split_m: float = 1000.0,
 ) -> ActivityAnalysis:
     """Run every analysis the data supports; what is missing is explained in `notes`.

@@ -20,6 +20,7 @@ from pierre.science.activity import (
     time_in_zones,
     vam,
 )
+from pierre.science.zones import karvonen_zones
 
 START = datetime(2024, 5, 1, 7, 0, tzinfo=UTC)
 
@@ -98,6 +99,15 @@ def test_time_in_zones() -> None:
     assert [z.seconds for z in tiz.zones] == [3.0, 3.0, 1.0]  # 190 counts in the top zone
     assert tiz.unzoned_s == 2.0  # 100 and 200 bpm
     assert sum(z.share for z in tiz.zones) == pytest.approx(7 / 9)
+
+
+def test_time_in_karvonen_zones() -> None:
+    # rest 60, max 190: zone 3 is 151-164 bpm, so a steady 155 bpm run is all zone 3.
+    run = steady_run(hr=155.0)
+    assert run.streams is not None
+    tiz = time_in_zones(run.streams.time_s, run.streams.heartrate_bpm or [],
+                        karvonen_zones(60, 190))
+    assert [z.share for z in tiz.zones] == pytest.approx([0, 0, 1, 0, 0])
 
 
 def test_efficiency_factor_and_no_decoupling_for_steady_run() -> None:
