@@ -57,7 +57,8 @@ def main(argv: list[str]) -> int:
             failed += 1
             sys.stdout.write(res.stderr[-4000:])
         status = "ok" if res.returncode == 0 else f"FAILED (exit {res.returncode})"
-        sections.append(f"## {script.name} — {status}, {took:.0f} s\n\n```\n{res.stdout.strip()}\n```\n")
+        body = res.stdout.strip()
+        sections.append(f"## {script.name} — {status}, {took:.0f} s\n\n```\n{body}\n```\n")
     if not argv:
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\n"
