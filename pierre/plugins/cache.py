@@ -50,6 +50,15 @@ class Cache(Protocol):
 
 
 class Subscription(Protocol):
-    async def get(self, timeout: float | None = None) -> bytes | None: ...
+    """Messages published after the subscription is ready arrive in order."""
+
+    async def ready(self) -> None:
+        """Wait until the backend confirmed the subscription (publishes after this
+        are seen); `get` waits for it too."""
+        ...
+
+    async def get(self, timeout: float | None = None) -> bytes | None:
+        """The next message, or None after `timeout` seconds (or once closed)."""
+        ...
 
     async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Caching and the shared session store over a `pierre.caches` backend."""
