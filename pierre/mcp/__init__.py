@@ -1,0 +1,1 @@
+"""MCP features over the services: resources, prompts and argument completion."""
