@@ -224,6 +224,8 @@ class Assumptions:
     ftp_w: Assumption
     threshold_pace_s_per_km: Assumption
     sex: Assumption
+    # From birth_year or the provider's birth date; used for NSF sleep ranges.
+    age_years: float | None = None
 
     def num(self, name: str) -> float | None:
         v = getattr(self, name).value
@@ -339,7 +341,8 @@ def resolve_assumptions(
         pace = Assumption(None, "s/km", "missing",
                           "set threshold_pace_s_per_km (no run of 3 km+ to estimate it)")
     return Assumptions(max_hr_bpm=max_hr, resting_hr_bpm=rest, threshold_hr_bpm=lthr,
-                       ftp_w=ftp, threshold_pace_s_per_km=pace, sex=sex)
+                       ftp_w=ftp, threshold_pace_s_per_km=pace, sex=sex,
+                       age_years=age if age is not None and 5 <= age <= 110 else None)
 
 
 async def context_assumptions(
@@ -422,3 +425,72 @@ def finish(result: dict[str, Any]) -> dict[str, Any]:
     out = _clean(result, "")
     assert isinstance(out, dict)
     return out
+
+
+# -- analysis windows --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Window:
+    """Activities for an analysis ending on `as_of`, with the assumptions resolved on them."""
+
+    provider: str | None
+    as_of: date
+    start: date
+    items: list[ActivitySummary]
+    asm: Assumptions
+    notes: list[str]
+
+    def within(self, days: int) -> list[ActivitySummary]:
+        since = self.as_of - timedelta(days=days - 1)
+        return [a for a in self.items if since <= a.start_utc.date() <= self.as_of]
+
+
+async def load_window(
+    ctx: ToolContext, args: dict[str, Any], days: int, *, history_days: int = 0,
+    sport_type: str | None = None,
+) -> tuple[Any, Window]:
+    """Fetch `days` (+ `history_days` of warm-up) up to today.
+
+    When the user has nothing in that period but older activities exist (an
+    imported archive), the window moves to end on the latest activity, with a note.
+    """
+    cl = await client(ctx, args)
+    today = now_utc().date()
+    span = days + history_days
+    raw = await recent_activities(cl, span, sport_type, today=today)
+    notes: list[str] = []
+    as_of = today
+    if not [a for a in raw if a.start_utc.date() > today - timedelta(days=days)]:
+        latest = await cl.activities(ActivityQuery(limit=1, sport_type=sport_type))
+        if latest:
+            as_of = max(a.start_utc.date() for a in latest)
+            if as_of < today - timedelta(days=days):
+                notes.append(f"no activities in the last {days} days; the analysis ends on "
+                             f"the latest activity, {as_of.isoformat()}")
+                raw = await recent_activities(cl, span, sport_type, today=as_of)
+            else:
+                as_of = today
+    items, dropped = plausible([a for a in raw if a.start_utc.date() <= as_of])
+    notes.extend(dropped)
+    asm = await context_assumptions(ctx, cl, items)
+    return cl, Window(provider=provider_name(cl, args), as_of=as_of,
+                      start=as_of - timedelta(days=days - 1), items=items, asm=asm, notes=notes)
+
+
+def daily_loads(
+    items: list[ActivitySummary], asm: Assumptions
+) -> tuple[dict[date, float], dict[str, int]]:
+    """Daily training stress (TSS or hrTSS) and how many activities used each method."""
+    loads: dict[date, float] = {}
+    counts = {"power_tss": 0, "hr_tss": 0, "no_load": 0}
+    for a in items:
+        result = activity_load(a, asm)
+        if result is None:
+            counts["no_load"] += 1
+            continue
+        value, method = result
+        counts[method] += 1
+        day = a.start_utc.date()
+        loads[day] = loads.get(day, 0.0) + value
+    return loads, counts
