@@ -1,0 +1,254 @@
+"""MCP Streamable HTTP (2025-06-18 transport) on the aiohttp listener.
+
+POST carries one JSON-RPC message (or a batch for versions that allow it). A
+request's answer is JSON, or an SSE stream when the client accepts one and the
+call emits progress or log messages before its result: the stream is opened
+lazily at the first notification, so quick calls stay plain JSON. Session
+state lives in the shared session store (`services.cache`), so with the Redis
+plugin any instance can serve any request of a session. GET answers 405: this
+server pushes nothing outside a request's own stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import structlog
+from aiohttp import web
+
+from pierre.errors import AuthError, ServiceUnavailable
+from pierre.protocol import jsonrpc as rpc
+from pierre.protocol.mcp import (
+    SUPPORTED_VERSIONS,
+    McpEngine,
+    McpSession,
+    SessionState,
+    batches_allowed,
+    get_engine,
+)
+from pierre.transports.auth import authenticate, bearer
+
+if TYPE_CHECKING:
+    from pierre.auth.principal import Principal
+    from pierre.services import Services
+
+log = structlog.get_logger("pierre.mcp.http")
+
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+# Clients that send no version header speak the revision before the header existed.
+DEFAULT_HEADER_VERSION = "2025-03-26"
+KEY_PREFIX = "mcp:s:"
+
+
+def _rpc_response(status: int, msg: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=rpc.encode(msg), content_type="application/json",
+                        headers=headers)
+
+
+def _http_error(status: int, message: str, code: int = rpc.INVALID_REQUEST) -> web.Response:
+    return _rpc_response(status, rpc.error(None, code, message))
+
+
+async def _nothing(message: Any) -> None:
+    return None
+
+
+class StreamableHttp:
+    def __init__(self, services: Services, engine: McpEngine) -> None:
+        self.services = services
+        self.engine = engine
+        # (session id, request id) -> running request, for notifications/cancelled.
+        self.inflight: dict[tuple[str, Any], asyncio.Task[Any]] = {}
+
+    # -- shared checks -----------------------------------------------------------------
+    def _origin_ok(self, request: web.Request) -> bool:
+        """Browsers send Origin: only configured origins or this host itself may call us."""
+        origin = request.headers.get("Origin")
+        if not origin:
+            return True
+        allowed = self.services.config.mcp.allowed_origins
+        if origin in allowed or "*" in allowed:
+            return True
+        return urlsplit(origin).netloc == request.host
+
+    async def _principal(self, request: web.Request) -> Principal:
+        token = bearer(request.headers.get("Authorization"))
+        if token is None:
+            raise AuthError("Missing credentials: send Authorization: Bearer <API key or token>")
+        return await authenticate(self.services, token, ip=request.remote,
+                                  user_agent=request.headers.get("User-Agent"))
+
+    def _cache(self) -> Any:
+        if self.services.cache is None:
+            raise ServiceUnavailable("The session store is not available")
+        return self.services.cache
+
+    async def _load(self, sid: str, principal: Principal) -> SessionState | None:
+        raw = await self._cache().get(KEY_PREFIX + sid)
+        if raw is None:
+            return None
+        data = orjson.loads(raw)
+        if data.get("t") != principal.tenant_id or data.get("u") != principal.user_id:
+            return None  # another user's session id: indistinguishable from unknown
+        await self._cache().touch(KEY_PREFIX + sid, self.services.config.mcp.session_ttl_s)
+        return SessionState.load(data["s"])
+
+    async def _save(self, sid: str, principal: Principal, state: SessionState) -> None:
+        blob = orjson.dumps({"t": principal.tenant_id, "u": principal.user_id,
+                             "c": principal.credential_id, "s": state.dump()})
+        await self._cache().set(KEY_PREFIX + sid, blob, self.services.config.mcp.session_ttl_s)
+
+    async def _session_for(self, request: web.Request, principal: Principal
+                           ) -> tuple[str, SessionState] | web.Response:
+        sid = request.headers.get(SESSION_HEADER)
+        if not sid:
+            return _http_error(400, f"Bad request: missing {SESSION_HEADER} header; "
+                               "send initialize first")
+        state = await self._load(sid, principal)
+        if state is None:
+            return _http_error(404, "Session not found or expired; initialize a new session")
+        version = request.headers.get(VERSION_HEADER)
+        if version is not None and (version not in SUPPORTED_VERSIONS or
+                                    version != state.version):
+            return _http_error(400, f"Bad request: {VERSION_HEADER} {version!r} does not match "
+                               f"the negotiated version {state.version}")
+        return sid, state
+
+    # -- handlers ------------------------------------------------------------------
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_ok(request):
+            return _http_error(403, "Forbidden: Origin not allowed")
+        principal = await self._principal(request)
+        accept = request.headers.get("Accept", "*/*")
+        wants_sse = "text/event-stream" in accept
+        if not (wants_sse or "application/json" in accept or "*/*" in accept):
+            return _http_error(406, "Not acceptable: accept application/json or "
+                               "text/event-stream")
+        try:
+            obj = rpc.decode(await request.read())
+        except rpc.RpcError as exc:
+            return _rpc_response(400, rpc.error_from(exc))
+        if isinstance(obj, dict) and obj.get("method") == "initialize":
+            return await self._initialize(obj, principal)
+        found = await self._session_for(request, principal)
+        if isinstance(found, web.Response):
+            return found
+        sid, state = found
+        before = state.dump()
+        try:
+            if isinstance(obj, list):
+                if not batches_allowed(state.version):
+                    return _http_error(400, "Invalid request: JSON-RPC batches are not "
+                                       f"supported in MCP {state.version}")
+                session = McpSession(self.engine, principal, _nothing, transport="http",
+                                     state=state)
+                reply = await session.process(obj)
+                return _rpc_response(200, reply) if reply else web.Response(status=202)
+            try:
+                msg = rpc.classify(obj)
+            except rpc.RpcError as exc:
+                return _rpc_response(400, rpc.error_from(exc))
+            if not isinstance(msg, rpc.Request):
+                if isinstance(msg, rpc.Notification) and msg.method == "notifications/cancelled":
+                    self._cancel(sid, msg.params)
+                else:
+                    session = McpSession(self.engine, principal, _nothing, transport="http",
+                                         state=state)
+                    await session.process(obj)
+                return web.Response(status=202)
+            return await self._request(request, sid, principal, state, msg, obj, wants_sse)
+        finally:
+            if state.dump() != before:
+                await self._save(sid, principal, state)
+
+    async def _initialize(self, obj: dict[str, Any], principal: Principal) -> web.Response:
+        state = SessionState()
+        session = McpSession(self.engine, principal, _nothing, transport="http", state=state)
+        reply = await session.process(obj)
+        if reply is None or "error" in reply:
+            return _rpc_response(400 if reply else 202, reply)
+        sid = secrets.token_urlsafe(24)
+        await self._save(sid, principal, state)
+        log.info("mcp_http_session_created", tenant=principal.tenant_id, version=state.version)
+        return _rpc_response(200, reply, {SESSION_HEADER: sid})
+
+    def _cancel(self, sid: str, params: Any) -> None:
+        rid = params.get("requestId") if isinstance(params, dict) else None
+        task = self.inflight.get((sid, rid))
+        if task is not None:
+            task.cancel()
+            log.info("mcp_cancelled", request_id=rid, transport="http")
+
+    async def _request(self, request: web.Request, sid: str, principal: Principal,
+                       state: SessionState, msg: rpc.Request, obj: Any,
+                       wants_sse: bool) -> web.StreamResponse:
+        key = (sid, msg.id)
+        if key in self.inflight:
+            return _rpc_response(200, rpc.error(msg.id, rpc.INVALID_REQUEST,
+                                                f"Invalid request: id {msg.id!r} is in flight"))
+        stream: web.StreamResponse | None = None
+
+        async def send(message: Any) -> None:
+            nonlocal stream
+            if not wants_sse:
+                return  # a JSON-only client gets the result alone
+            if stream is None:
+                stream = web.StreamResponse(headers={
+                    "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                    SESSION_HEADER: sid})
+                await stream.prepare(request)
+            await stream.write(b"event: message\ndata: " + rpc.encode(message) + b"\n\n")
+
+        session = McpSession(self.engine, principal, send, transport="http", state=state)
+        task = asyncio.get_running_loop().create_task(session.process(obj))
+        self.inflight[key] = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            if not task.done():
+                task.cancel()  # the client went away
+            self.inflight.pop(key, None)
+        reply = None if task.cancelled() else task.result()
+        if stream is not None:
+            if reply is not None:
+                await send(reply)
+            await stream.write_eof()
+            return stream
+        if reply is None:
+            return web.Response(status=202)  # cancelled by the client: nothing to answer
+        return _rpc_response(200, reply, {SESSION_HEADER: sid})
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_ok(request):
+            return _http_error(403, "Forbidden: Origin not allowed")
+        await self._principal(request)
+        return web.Response(status=405, headers={"Allow": "POST, DELETE"},
+                            text="This server sends messages only on POST response streams")
+
+    async def delete(self, request: web.Request) -> web.StreamResponse:
+        if not self._origin_ok(request):
+            return _http_error(403, "Forbidden: Origin not allowed")
+        principal = await self._principal(request)
+        sid = request.headers.get(SESSION_HEADER)
+        if not sid:
+            return _http_error(400, f"Bad request: missing {SESSION_HEADER} header")
+        if await self._load(sid, principal) is None:
+            return _http_error(404, "Session not found or expired")
+        await self._cache().delete(KEY_PREFIX + sid)
+        for (s, _), task in list(self.inflight.items()):
+            if s == sid:
+                task.cancel()
+        return web.Response(status=204)
+
+
+def setup(app: web.Application, services: Services) -> None:
+    handler = StreamableHttp(services, get_engine(services))
+    path = services.config.mcp.path
+    app.router.add_route("POST", path, handler.post)
+    app.router.add_route("GET", path, handler.get)
+    app.router.add_route("DELETE", path, handler.delete)
