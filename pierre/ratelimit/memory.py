@@ -65,48 +65,73 @@ class MemoryRateLimiter(RateLimiterBase):
             store.popitem(last=False)
 
     # -- token buckets -----------------------------------------------------------
-    def _bucket(self, b: Bucket, now: float) -> float:
-        entry = self._get(b.key, now)
+    # Hot path (every call): plain lists and tuples, no per-check helper objects.
+    def _level(self, key: str, capacity: int, rate: float, now: float) -> float:
+        entry = self._get(key, now)
         if entry is None:
-            return float(b.capacity)
-        return refill(entry[0], entry[2], now, b.capacity, b.refill_per_s)
+            return float(capacity)
+        return refill(entry[0], entry[2], now, capacity, rate)
 
-    def _spend(self, b: Bucket, tokens: float, now: float) -> None:
-        # Expire once the bucket would be full again: a full bucket is the default.
-        ttl = time_to_full(tokens, b.capacity, b.refill_per_s) if b.refill_per_s > 0 else 86_400.0
-        self._put(b.key, [tokens, now + ttl + 1.0, now])
+    def _spend(self, key: str, tokens: float, capacity: int, rate: float, now: float) -> float:
+        """Store the new level; return seconds until full. A full bucket is the default
+        state, so the entry may expire once it would be full again."""
+        full = (capacity - tokens) / rate if rate > 0 else 86_400.0
+        entry = self._store.get(key)
+        if entry is not None:
+            entry[0], entry[1], entry[2] = tokens, now + full + 1.0, now
+        else:
+            self._put(key, [tokens, now + full + 1.0, now])
+        return full
 
     async def check(self, key: str, capacity: int, refill_per_s: float, cost: int = 1) -> Decision:
-        return await self.check_many((Bucket(key, capacity, refill_per_s),), (), cost)
+        now = self.clock()
+        tokens = self._level(key, capacity, refill_per_s, now)
+        if tokens >= cost:
+            tokens -= cost
+            full = self._spend(key, tokens, capacity, refill_per_s, now)
+            return Decision(True, capacity, int(tokens), full, 0.0, "key")
+        return Decision(False, capacity, max(0, int(tokens)),
+                        time_to_full(tokens, capacity, refill_per_s),
+                        wait_for(tokens, cost, refill_per_s), "key")
 
     async def check_many(
         self, buckets: Sequence[Bucket], quotas: Sequence[Quota] = (), cost: int = 1
     ) -> Decision:
         now = self.clock()
-        levels = [self._bucket(b, now) for b in buckets]
+        levels = [self._level(b.key, b.capacity, b.refill_per_s, now) for b in buckets]
         used = [self._window(q.key, now) for q in quotas]
-        allowed = all(t >= cost for t in levels) and all(
-            u + cost <= q.limit for u, q in zip(used, quotas, strict=True)
-        )
-        outcomes: list[Outcome] = []
-        for b, tokens in zip(buckets, levels, strict=True):
-            if allowed:
+        allowed = True
+        for t in levels:
+            if t < cost:
+                allowed = False
+        for u, q in zip(used, quotas, strict=True):
+            if u + cost > q.limit:
+                allowed = False
+        if allowed:
+            best: Decision | None = None
+            for b, tokens in zip(buckets, levels, strict=True):
                 tokens -= cost
-                self._spend(b, tokens, now)
-            outcomes.append(Outcome(
-                b.scope, b.capacity, max(0, int(tokens)),
-                time_to_full(tokens, b.capacity, b.refill_per_s),
-                0.0 if allowed else wait_for(tokens, cost, b.refill_per_s),
-            ))
-        for q, u in zip(quotas, used, strict=True):
-            if allowed:
+                full = self._spend(b.key, tokens, b.capacity, b.refill_per_s, now)
+                if best is None or int(tokens) < best.remaining:
+                    best = Decision(True, b.capacity, int(tokens), full, 0.0, b.scope)
+            for q in quotas:
                 u = self._add_window(q.key, q.reset_in_s, cost, now)
-            over = u + cost > q.limit
-            outcomes.append(Outcome(
-                q.scope, q.limit, max(0, q.limit - u), q.reset_in_s,
-                q.reset_in_s if (over and not allowed) else 0.0,
-            ))
-        return combine(allowed, outcomes)
+                if best is None or q.limit - u < best.remaining:
+                    best = Decision(True, q.limit, max(0, q.limit - u), q.reset_in_s, 0.0,
+                                    q.scope)
+            return best if best is not None else Decision(True, 0, 0, 0.0)
+        outcomes = [
+            Outcome(b.scope, b.capacity, max(0, int(t)),
+                    time_to_full(t, b.capacity, b.refill_per_s),
+                    wait_for(t, cost, b.refill_per_s))
+            for b, t in zip(buckets, levels, strict=True)
+        ]
+        outcomes += [
+            Outcome(q.scope, q.limit, max(0, q.limit - u), q.reset_in_s,
+                    q.reset_in_s if u + cost > q.limit else 0.0)
+            for q, u in zip(quotas, used, strict=True)
+        ]
+        return combine(False, outcomes)
 
     # -- fixed windows -----------------------------------------------------------
     def _window(self, key: str, now: float) -> int:
