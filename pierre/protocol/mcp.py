@@ -605,6 +605,10 @@ async def _set_level(s: McpSession, params: dict[str, Any], req: Request) -> Any
     return {}
 
 
+def known_method(method: str) -> bool:
+    return method in _METHODS or method in ("ping", "initialize")
+
+
 _METHODS: dict[str, Handler] = {
     "tools/list": _tools_list,
     "tools/call": _tools_call,

@@ -29,6 +29,7 @@ from pierre.protocol.mcp import (
     SessionState,
     batches_allowed,
     get_engine,
+    known_method,
 )
 from pierre.transports.auth import authenticate, bearer
 
@@ -135,6 +136,12 @@ class StreamableHttp:
             return _rpc_response(400, rpc.error_from(exc))
         if isinstance(obj, dict) and obj.get("method") == "initialize":
             return await self._initialize(obj, principal)
+        if isinstance(obj, dict) and isinstance(obj.get("method"), str) and \
+                rpc.valid_id(obj.get("id")) and not known_method(obj["method"]):
+            # Unknown methods (e.g. server/discover of newer revisions) are -32601 with or
+            # without a session, so newer clients fall back to initialize cleanly.
+            return _rpc_response(200, rpc.error(obj["id"], rpc.METHOD_NOT_FOUND,
+                                                f"Method not found: {obj['method']}"))
         found = await self._session_for(request, principal)
         if isinstance(found, web.Response):
             return found

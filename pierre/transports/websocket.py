@@ -72,10 +72,9 @@ class McpWebSocketServer:
         self.ssl_context = ssl_context
         self.engine: McpEngine = get_engine(services)
         self._server: Server | None = None
-        self._principals: dict[ServerConnection, Principal] = {}
+        # Admitted by process_request, waiting for the handler: (principal, connection ticket).
+        self._principals: dict[ServerConnection, tuple[Principal, Any]] = {}
         self._open = 0
-        self._per_ip: dict[str, int] = {}
-        self._per_key: dict[str, int] = {}
 
     @property
     def connection_count(self) -> int:
@@ -87,7 +86,7 @@ class McpWebSocketServer:
             "host": cfg.host, "port": cfg.port, "reuse_address": True}
         self._server = await serve(
             self._handler, ssl=self.ssl_context,
-            process_request=self._process_request,
+            process_request=self._process_request, process_response=self._process_response,
             select_subprotocol=_select_subprotocol,
             compression="deflate" if cfg.compression else None,
             max_size=cfg.max_message_bytes, max_queue=MAX_QUEUE, write_limit=WRITE_LIMIT,
@@ -110,8 +109,6 @@ class McpWebSocketServer:
                         limit=cfg.max_connections)
             return _plain(503, "Too many connections; retry later", {"Retry-After": "5"})
         ip = _peer_ip(conn)
-        if cfg.max_connections_per_ip and self._per_ip.get(ip, 0) >= cfg.max_connections_per_ip:
-            return _plain(503, "Too many connections from this address", {"Retry-After": "5"})
         token = bearer(request.headers.get("Authorization"))
         if token is None and cfg.allow_query_token:
             values = parse_qs(url.query).get("token")
@@ -129,23 +126,33 @@ class McpWebSocketServer:
         except Exception:
             log.exception("mcp_auth_crashed")
             return _plain(503, "Authentication failed unexpectedly; retry later")
-        key = principal.limit_key
-        if cfg.max_connections_per_key and \
-                self._per_key.get(key, 0) >= cfg.max_connections_per_key:
-            return _plain(503, "Too many connections for this credential", {"Retry-After": "5"})
-        self._principals[conn] = principal
+        ticket = None
+        if self.services.limits is not None:
+            try:
+                ticket = await self.services.limits.open_connection(ip, principal.limit_key)
+            except RateLimited as exc:
+                return _plain(429, exc.message,
+                              {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))})
+        self._principals[conn] = (principal, ticket)
         return None
+
+    async def _process_response(self, conn: ServerConnection, request: Request,
+                                response: Response) -> None:
+        """A handshake that did not upgrade gives its connection slot back."""
+        if response.status_code != 101:
+            admitted = self._principals.pop(conn, None)
+            if admitted is not None and admitted[1] is not None:
+                await admitted[1].release()
 
     # -- connection ----------------------------------------------------------------
     async def _handler(self, ws: ServerConnection) -> None:
-        principal = self._principals.pop(ws, None)
-        if principal is None:  # cannot happen: process_request admitted it
+        admitted = self._principals.pop(ws, None)
+        if admitted is None:  # cannot happen: process_request admitted it
             await ws.close(1008, "unauthenticated")
             return
-        ip, key = _peer_ip(ws), principal.limit_key
+        principal, ticket = admitted
+        ip = _peer_ip(ws)
         self._open += 1
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-        self._per_key[key] = self._per_key.get(key, 0) + 1
         started = time.monotonic()
 
         async def send(message: Any) -> None:
@@ -165,10 +172,8 @@ class McpWebSocketServer:
         finally:
             session.close()
             self._open -= 1
-            for table, k in ((self._per_ip, ip), (self._per_key, key)):
-                table[k] -= 1
-                if not table[k]:
-                    del table[k]
+            if ticket is not None:
+                await ticket.release()
             log.info("mcp_connection_closed", tenant=principal.tenant_id,
                      code=ws.close_code, seconds=round(time.monotonic() - started, 1))
 
