@@ -33,6 +33,7 @@ class Services:
     limits: Any = None  # pierre.ratelimit.service.RateLimitService
     audit: Any = None  # pierre.auth.audit.AuditLog
     metrics: Any = None  # pierre.ops.metrics.Metrics
+    security: Any = None  # pierre.security.monitor.SecurityMonitor
     # Free-form per-capability state (e.g. "mcp_sessions"), keyed by capability.
     extras: dict[str, Any] = field(default_factory=dict)
 

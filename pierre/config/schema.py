@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from pierre.security.config import MonitoringConfig
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -134,6 +136,8 @@ class SecurityConfig:
     password_min_length: int = 10
     default_tenant: str = "default"
     require_admin_mfa: bool = False
+    # Detection rules, automated actions and alerts (pierre.security.config).
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
 
 @dataclass(frozen=True)
