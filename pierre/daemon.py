@@ -195,6 +195,9 @@ class Daemon:
             from pierre import wiring
 
             await wiring.on_reload(self.services, old, applied)
+            if self.services.security is not None:
+                await self.services.security.emit(
+                    "config_reloaded", details={"needs_restart": restart_needed})
             log.info("config_reloaded", level=applied.logging.level,
                      needs_restart=restart_needed or None)
         except Exception as exc:  # a reload must never take the daemon down

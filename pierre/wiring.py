@@ -71,6 +71,11 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
     if build_authenticator := _capability("pierre.auth.service", "build_authenticator"):
         s.authenticator = build_authenticator(s)
 
+    if monitor_cls := _capability("pierre.security.monitor", "SecurityMonitor"):
+        s.security = monitor_cls(s)
+        await s.security.start()
+        closers.append(s.security.close)
+
     if manager_cls := _capability("pierre.providers.manager", "ProviderManager"):
         s.providers = manager_cls(s)
         await s.providers.start()
@@ -91,6 +96,8 @@ async def on_reload(s: Services, old: Config, new: Config) -> None:
         await s.providers.reload(new)
     if s.limits is not None and hasattr(s.limits, "reload"):
         s.limits.reload(new)
+    if s.security is not None:
+        s.security.reload(new)
     hook = s.extras.get("on_tools_changed")
     if hook is not None and old.mcp.disabled_tools != new.mcp.disabled_tools:
         await hook()

@@ -24,6 +24,7 @@ ROUTE_MODULES = (
     "pierre.transports.streamable_http",
     "pierre.providers.http",
     "pierre.a2a.http",
+    "pierre.security.http",
     "pierre.ratelimit.http",
 )
 
