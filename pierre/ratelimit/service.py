@@ -164,6 +164,10 @@ class RateLimitService:
         if decision is None:
             return Decision(True, 0, 0, 0.0, 0.0, UNENFORCED)
         if not decision.allowed:
+            if self.services.security is not None:
+                await self.services.security.emit(
+                    "rate_limited", tenant_id=principal.tenant_id, user_id=principal.user_id,
+                    credential_id=principal.credential_id, details={"scope": decision.scope})
             raise self._refusal(principal, decision)
         return decision
 

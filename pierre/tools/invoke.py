@@ -175,6 +175,8 @@ async def invoke_tool(
     spec = await visible_tool(services, principal, name)
     if services.limits is not None:
         await services.limits.check_call(principal)
+    if services.security is not None:  # tenant throttle + tool-spike counting
+        await services.security.check_tool_call(principal.tenant_id)
     try:
         args = check_arguments(spec.input_schema, arguments or {})
     except InvalidArguments as exc:
