@@ -16,7 +16,7 @@ counts, like any other).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from pierre.auth.principal import Principal
     from pierre.services import Services
 
-DECISION_KEY = "pierre.ratelimit.decision"
+# Typed request key where aiohttp has them (3.13+), a plain string before.
+DECISION_KEY: Any = (
+    web.RequestKey("ratelimit_decision", Decision) if hasattr(web, "RequestKey")
+    else "pierre.ratelimit.decision"
+)
 
 
 def apply_headers(response: web.StreamResponse, decision: Decision) -> None:
