@@ -6,12 +6,12 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench install install-systemd clean services
+.PHONY: run test lint bench install install-systemd clean services mcp2
 
 run: $(STAMP)
 	$(VENV)/bin/pierre serve --config config/pierre.toml
 
-test: $(STAMP) services
+test: $(STAMP) mcp2 services
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -40,3 +40,10 @@ install-systemd:
 
 clean:
 	rm -rf $(VENV) .venv-* build *.egg-info
+
+# The official MCP SDK 2.x (Streamable HTTP client) in its own venv: the repo venv pins 1.x.
+mcp2: .venv-mcp2/.installed
+.venv-mcp2/.installed:
+	test -x .venv-mcp2/bin/python || $(PYTHON) -m venv .venv-mcp2
+	.venv-mcp2/bin/python -m pip --disable-pip-version-check -q install "mcp>=2,<3"
+	@touch $@
