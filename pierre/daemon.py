@@ -179,7 +179,7 @@ class Daemon:
                 f"{sec}.{key}"
                 for sec in ("mcp", "http")
                 for key in ("host", "port", "path")
-                if getattr(getattr(old, sec), key) != getattr(getattr(new, sec), key)
+                if getattr(getattr(old, sec), key, None) != getattr(getattr(new, sec), key, None)
             ]
             if new.database != old.database:
                 restart_needed.append("database")
