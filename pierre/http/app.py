@@ -26,6 +26,8 @@ ROUTE_MODULES = (
     "pierre.a2a.http",
     "pierre.security.http",
     "pierre.ratelimit.http",
+    "pierre.dashboard.routes",
+    "pierre.oauth2.routes",
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
