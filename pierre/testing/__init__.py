@@ -1,0 +1,1 @@
+"""Contract suites that plugin test modules subclass (pytest required)."""
