@@ -91,7 +91,7 @@ def parse(text: str, tools: Iterable[ToolLike], threshold: float = 0.34) -> Inte
     return Intent(best[1].name, _arguments(text, best[1]), round(best[0], 3))
 
 
-def capabilities_text(tools: Iterable[ToolLike], limit: int = 12) -> str:
+def capabilities_text(tools: Iterable[ToolLike], limit: int = 60) -> str:
     """What Pierre can do, for the input-required reply."""
     lines = []
     for tool in sorted(tools, key=lambda t: t.name)[:limit]:
