@@ -6,12 +6,12 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench install install-systemd clean services mcp2
+.PHONY: a2a03 run test lint bench install install-systemd clean services mcp2
 
 run: $(STAMP)
 	$(VENV)/bin/pierre serve --config config/pierre.toml
 
-test: $(STAMP) mcp2 services
+test: $(STAMP) mcp2 a2a03 services
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -29,6 +29,13 @@ $(STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -U "pip>=24" "setuptools>=68" wheel
 	$(PIP) install -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	@touch $@
+
+# The A2A 0.3 client (a2a-sdk<1) conflicts with 1.x, so it gets its own venv.
+a2a03: .venv-a2a03/.installed
+.venv-a2a03/.installed:
+	test -x .venv-a2a03/bin/python || $(PYTHON) -m venv .venv-a2a03
+	.venv-a2a03/bin/python -m pip --disable-pip-version-check -q install "a2a-sdk<1" httpx
 	@touch $@
 
 # In CI (CI=true) start PostgreSQL and Redis when they are down; their tests never skip there.

@@ -250,3 +250,20 @@ def test_private_webhook_refused_when_not_allowed(a2a_factory: Callable[..., Age
         "configuration": {"taskPushNotificationConfig": {"url": "http://127.0.0.1:9/hook"}}})
     assert resp["error"]["code"] == -32602
     assert "private" in resp["error"]["message"]
+
+
+def test_official_v03_client_from_its_own_venv(agent: Agent) -> None:
+    import json
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    py = root / ".venv-a2a03" / "bin" / "python"
+    assert py.exists(), "run `make .venv-a2a03/.installed` (make test does)"
+    out = subprocess.run([str(py), str(Path(__file__).with_name("client03.py")), agent.url,
+                          agent.token()], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report == {"card_url": f"{agent.url}/a2a", "protocol": "0.3.0",
+                      "state": "completed", "artifact_text": "Generated text content",
+                      "got_state": "completed"}
