@@ -120,12 +120,22 @@ async def login_post(request: web.Request) -> web.StreamResponse:
                                 "The sign-in form expired; please try again.")
         return resp
     services = dash.services
+    account = hashlib.sha256(str(form.get("email") or "").strip().lower().encode()
+                             ).hexdigest()[:16]
     try:
         if services.limits is not None and hasattr(services.limits, "check_login"):
             await services.limits.check_login(request.remote or "")
+        if services.security is not None:
+            await services.security.check_allowed(ip=request.remote, account=account)
         user = await identity.check_password(services, str(form.get("email") or ""),
                                              str(form.get("password") or ""))
+        if services.security is not None:
+            await services.security.check_allowed(user_id=user.id)
     except PierreError as exc:
+        if services.security is not None and exc.http_status == 401:
+            await services.security.emit(
+                "login_failed", ip=request.remote,
+                details={"account": account})
         await _audit(services, "dashboard.login_failed", None, request,
                      {"email_hash": hashlib.sha256(
                          str(form.get("email") or "").lower().encode()).hexdigest()[:16]})
@@ -135,6 +145,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     principal = Principal(tenant_id=user.tenant_id, user_id=user.id,
                           role=cast(Role, user.role), email=user.email)
     await _audit(services, "dashboard.login", principal, request, {})
+    if services.security is not None:
+        await services.security.emit("login_succeeded", tenant_id=user.tenant_id,
+                                     user_id=user.id, ip=request.remote)
     resp = see_other(next_)
     dash.start_session(resp, principal)
     return resp
