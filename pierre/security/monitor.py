@@ -168,6 +168,8 @@ class SecurityMonitor:
             kind: Kind = _KIND_OF[action]  # type: ignore[assignment]
             key = _SUBJECT_KEY[kind]
             target = d.subject.get(key) or getattr(e, key, None)
+            if not target and kind == "account":
+                target = d.subject.get("account")  # an account named by login, no user id
             if not target:
                 return {**out, "skipped": f"no {key} known"}
             if kind == "address" and self.detector.trusted(target):
@@ -198,12 +200,16 @@ class SecurityMonitor:
     # -- enforcement ---------------------------------------------------------------------
     async def check_allowed(self, *, ip: str | None = None, user_id: str | None = None,
                             credential_id: str | None = None,
-                            issued_at: float | None = None) -> None:
+                            issued_at: float | None = None, account: str | None = None) -> None:
         """Raise when a restriction covers this request (locked address, account or
-        key; a token issued before a required re-authentication)."""
+        key; a token issued before a required re-authentication). `account` is the
+        login name as reported in `login_failed` details, for checks before the user
+        is known."""
         pairs: list[tuple[Kind, str]] = []
         if ip:
             pairs.append(("address", ip))
+        if account:
+            pairs.append(("account", account))
         if user_id:
             pairs.append(("account", user_id))
             if issued_at is not None:
