@@ -472,13 +472,15 @@ async def root(_: web.Request) -> web.StreamResponse:
     raise see_other("/dashboard/")
 
 
+def session_key(secret: bytes) -> bytes:
+    return hmac.new(secret, b"pierre-dashboard-session", hashlib.sha256).digest()
+
+
 def setup(app: web.Application, services: Services) -> None:
     from pierre.dashboard import admin
     from pierre.oauth2.server import load_server_secret
 
-    secret = load_server_secret(services)
-    key = hmac.new(secret, b"pierre-dashboard-session", hashlib.sha256).digest()
-    app[DASHBOARD] = Dashboard(services, key)
+    app[DASHBOARD] = Dashboard(services, session_key(load_server_secret(services)))
     r = app.router
     r.add_get("/dashboard", root)
     r.add_get("/dashboard/", overview)

@@ -33,6 +33,7 @@ log = structlog.get_logger("pierre.oauth2")
 CODE_KIND = "code"
 REFRESH_KIND = "refresh"
 ACCESS_TTL_S = 3600
+DEV_KEY_FILE = "oauth2.key"
 
 
 def _hkdf(secret: bytes, label: str) -> bytes:
@@ -59,13 +60,21 @@ def load_server_secret(services: Services) -> bytes:
     if sec.master_key_file:
         raw = Path(services.config.resolve_path(sec.master_key_file)).read_bytes().strip()
         return hashlib.sha256(b"pierre-oauth2|" + raw).digest()
-    path = Path(services.config.resolve_path(services.config.server.data_dir)) / "oauth2.key"
+    path = Path(services.config.resolve_path(services.config.server.data_dir)) / DEV_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(base64.b64encode(os.urandom(32)))
+    return secret_from_file(path)
+
+
+def secret_from_file(path: Path) -> bytes:
     return hashlib.sha256(b"pierre-oauth2|" + path.read_bytes().strip()).digest()
+
+
+def access_key(secret: bytes) -> bytes:
+    return _hkdf(secret, "access-token")
 
 
 class AuthorizationServer:
@@ -74,7 +83,7 @@ class AuthorizationServer:
     def __init__(self, services: Services, secret: bytes) -> None:
         self.services = services
         self.codec = ClientCodec(_hkdf(secret, "client-id"))
-        self._access_key = _hkdf(secret, "access-token")
+        self._access_key = access_key(secret)
 
     # -- URLs ------------------------------------------------------------------------------
     @property

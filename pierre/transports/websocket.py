@@ -27,7 +27,7 @@ from websockets.typing import Subprotocol
 from pierre.errors import AuthError, PierreError, RateLimited
 from pierre.protocol import jsonrpc as rpc
 from pierre.protocol.mcp import McpEngine, get_engine
-from pierre.transports.auth import authenticate, bearer
+from pierre.transports.auth import authenticate, bearer, www_authenticate
 
 if TYPE_CHECKING:
     from pierre.auth.principal import Principal
@@ -118,7 +118,7 @@ class McpWebSocketServer:
                                            user_agent=request.headers.get("User-Agent"))
         except AuthError as exc:
             log.info("mcp_auth_failed", ip=ip, reason=exc.code)
-            return _plain(401, exc.message, {"WWW-Authenticate": 'Bearer realm="pierre"'})
+            return _plain(401, exc.message, {"WWW-Authenticate": www_authenticate(self.services)})
         except RateLimited as exc:
             return _plain(429, exc.message, {"Retry-After": str(max(1, int(exc.retry_after)))})
         except PierreError as exc:
