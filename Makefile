@@ -12,6 +12,7 @@ run: $(STAMP)
 	$(VENV)/bin/pierre serve --config config/pierre.toml
 
 test: $(STAMP) mcp2 a2a03 services
+	sh tests/dashboard/ensure_chromium.sh
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
