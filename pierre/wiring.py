@@ -6,8 +6,8 @@ in and what each needs, so the daemon and the tests build the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import importlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
