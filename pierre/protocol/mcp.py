@@ -50,7 +50,7 @@ _LEVEL_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
 # Small on purpose so clients exercise pagination; a page is cheap to produce.
 PAGE_SIZE = 10
 # Completed request ids remembered per session to refuse reuse (bounded memory).
-RECENT_IDS = 256
+RECENT_IDS = 64
 # Methods that may wait on I/O run as tasks so one slow call never blocks the others.
 CONCURRENT = frozenset({"tools/call", "resources/read", "completion/complete", "tools/list",
                         "resources/list", "resources/templates/list"})
