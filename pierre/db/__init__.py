@@ -1,0 +1,1 @@
+"""Built-in database plugins and the schema migrations shared with pierre-postgres."""
