@@ -59,12 +59,12 @@ class Bridge:
         self.write(rpc.encode(rpc.error(rid, rpc.CONNECTION_CLOSED, message)))
 
     # -- connection loop ------------------------------------------------------------------
-    async def _open(self) -> ClientConnection:
+    async def _open(self, replay: bool) -> ClientConnection:
         ws = await connect(self.url, additional_headers={"Authorization": f"Bearer {self.token}"},
                            subprotocols=[rpc_subprotocol()], ssl=self.ssl_context,
                            max_size=self.max_message_bytes, compression=None,
                            open_timeout=10)
-        if self.init_params is not None:  # a reconnect: the new session needs initialize
+        if replay and self.init_params is not None:  # a new session needs initialize
             self.replays += 1
             rid = f"{REPLAY_ID}-{self.replays}"
             await ws.send(rpc.encode(rpc.request(rid, "initialize", self.init_params)),
@@ -83,7 +83,7 @@ class Bridge:
         was_connected = False
         while not self.closing:
             try:
-                self.ws = await self._open()
+                self.ws = await self._open(replay=was_connected)
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 self.last_error = f"server refused the connection (HTTP {status})"

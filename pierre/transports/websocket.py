@@ -191,7 +191,11 @@ class McpWebSocketServer:
         for session in list(self.engine.sessions):
             if session.transport == "websocket":
                 session.cancel_all()
-        self._server.close(close_connections=True)  # 1001 going away
+        # websockets runs close() once, so the 1001 frames are sent here, after the drain.
+        conns = list(self._server.connections)
+        if conns:
+            await asyncio.wait([asyncio.ensure_future(c.close(1001, "server shutting down"))
+                                for c in conns], timeout=max(1.0, grace_s))
         try:
             await asyncio.wait_for(self._server.wait_closed(), timeout=max(1.0, grace_s))
         except TimeoutError:

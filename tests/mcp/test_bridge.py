@@ -45,7 +45,8 @@ async def test_bridge_relays_reports_loss_and_reconnects(daemon_factory, tmp_pat
         await io.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "stdio", "version": "1"}}})
-        assert (await io.until(1))["result"]["serverInfo"]["name"] == "pierre"
+        first = await io.until(1)
+        assert first.get("result", {}).get("serverInfo", {}).get("name") == "pierre", first
         await io.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         await io.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                        "params": {"name": "test_echo", "arguments": {"count": 7}}})

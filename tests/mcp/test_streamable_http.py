@@ -39,6 +39,7 @@ def test_official_sdk2_streamable_http_client(daemon_factory):
     assert r["echo"]["text"] == r["echo"]["structured"] and r["echo"]["is_error"] is False
     assert r["bad_args"]["is_error"] and r["bad_args"]["text"].startswith("count: ")
     assert r["unknown_tool_code"] == -32602 and r["unknown_resource_code"] == -32002
+    assert r["connect_error"] is None and r["athlete"] is True
     assert "pierre://athlete" in r["resources"]
     assert r["templates"] == ["pierre://activities/{id}"]
     assert r["prompts"] == ["weekly_training_review", "race_preparation"]

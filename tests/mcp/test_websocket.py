@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from typing import Any
 
@@ -59,10 +60,13 @@ async def test_sdk1_websocket_client_with_query_token(daemon_factory):
         bad = await s.call_tool("test_echo", {"count": 0})
         assert bad.isError and bad.content[0].text.startswith("count: ")
 
+        # Resources read the user's data through the catalog: connect the synthetic athlete.
+        connected = await s.call_tool("connect_provider", {"provider": "synthetic"})
+        assert not connected.isError, connected.content
         listed = await s.list_resources()
         assert "pierre://athlete" in {str(r.uri) for r in listed.resources}
         athlete = await s.read_resource("pierre://athlete")  # type: ignore[arg-type]
-        assert '"id"' in athlete.contents[0].text  # type: ignore[union-attr]
+        assert json.loads(athlete.contents[0].text)  # type: ignore[union-attr]
         await s.subscribe_resource("pierre://athlete")  # type: ignore[arg-type]
         await s.call_tool("test_touch", {})
         prompts = await s.list_prompts()

@@ -61,12 +61,15 @@ async def main(url: str, token: str) -> dict[str, Any]:
         except MCPError as exc:
             report["unknown_tool_code"] = exc.error.code
 
+        # Resources read the user's data through the catalog: connect the synthetic athlete.
+        connected = await session.call_tool("connect_provider", {"provider": "synthetic"})
+        report["connect_error"] = connected.content[0].text if connected.is_error else None
         resources = await session.list_resources()
         report["resources"] = sorted(str(r.uri) for r in resources.resources)
         templates = await session.list_resource_templates()
         report["templates"] = [t.uri_template for t in templates.resource_templates]
         athlete = await session.read_resource("pierre://athlete")
-        report["athlete"] = json.loads(athlete.contents[0].text)
+        report["athlete"] = bool(json.loads(athlete.contents[0].text))
         try:
             await session.read_resource("pierre://nope")
             report["unknown_resource_code"] = None
