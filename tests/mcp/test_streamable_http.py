@@ -114,7 +114,8 @@ async def test_transport_rules(daemon_factory):
 async def test_any_instance_serves_any_session_with_redis(daemon_factory, redis_url, tmp_path):
     shared = {"cache": {"backend": "redis", "url": redis_url},
               "database": {"path": str(tmp_path / "shared.db")},
-              "security": {"master_key_file": str(tmp_path / "master.key")}}
+              # One data folder: both instances use the same generated master key.
+              "server": {"data_dir": str(tmp_path / "shared")}}
     a = start(daemon_factory, shared, name="a")
     key = api_key(a)
     b = start(daemon_factory, shared, name="b")
