@@ -1,0 +1,1 @@
+"""Fitness providers: the manager, OAuth flow, resilience and the built-in sources."""
