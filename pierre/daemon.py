@@ -75,6 +75,10 @@ class Daemon:
         await self._start_http()
         await self._start_mcp()
         self._write_ports_file()
+        if cfg.server.demo:
+            from pierre.bootstrap import print_banner
+
+            print_banner(s)
         self.notifier.notify("READY=1", self._status_line())
         if self.notifier.watchdog_s:
             self._spawn(self._watchdog(self.notifier.watchdog_s / 2))

@@ -1,0 +1,335 @@
+"""Identity: the one authentication path (JWT or API key) and the account operations
+the REST API and the CLI share (register, login, refresh, keys, users, tenants)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from pierre.auth.api_keys import TIERS, generate_api_key, hash_api_key, looks_like_api_key
+from pierre.auth.audit import AuditLog
+from pierre.auth.passwords import hash_password_async, verify_password_async
+from pierre.auth.principal import Principal
+from pierre.auth.tokens import ROLES, TokenService
+from pierre.config.schema import Config
+from pierre.errors import AuthError, Conflict, Forbidden, InvalidArguments, NotFound, RateLimited
+from pierre.plugins.database import ApiKeyRecord, TenantRecord, UserRecord
+
+log = structlog.get_logger("pierre.auth")
+
+# last_used_at is written at most this often per key, so auth stays a single read.
+TOUCH_EVERY_S = 60.0
+# Login throttling: failures per email and per client address within the window.
+LOGIN_WINDOW_S = 900
+LOGIN_MAX_FAILURES = 10
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+
+
+def _uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str  # shown once
+    record: ApiKeyRecord
+
+
+class IdentityService:
+    """Implements :class:`pierre.auth.principal.Authenticator` and account operations."""
+
+    def __init__(self, config: Config, db: Any, crypto: Any, audit: Any,
+                 ratelimiter: Any = None) -> None:
+        self.config = config
+        self.db = db
+        self.audit = audit
+        self.ratelimiter = ratelimiter
+        sec = config.security
+        self.tokens = TokenService(db, crypto, issuer=sec.jwt_issuer, audience=sec.jwt_audience,
+                                   algorithm=sec.jwt_algorithm, ttl_s=sec.access_token_ttl_s)
+        self._touched: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._local_failures: dict[str, list[float]] = {}
+
+    # -- authentication ----------------------------------------------------------------
+    async def authenticate(self, token: str, *, transport: str, ip: str | None = None,
+                           user_agent: str | None = None) -> Principal:
+        token = (token or "").strip()
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        if not token:
+            raise AuthError("missing credentials: send Authorization: Bearer <JWT or API key>")
+        if looks_like_api_key(token):
+            return await self._api_key(token, ip=ip, user_agent=user_agent)
+        if token.count(".") == 2:
+            return await self.tokens.verify(token)
+        raise AuthError("unrecognized credential: expected a JWT or a pk_live_/pk_trial_ key")
+
+    async def _api_key(self, key: str, *, ip: str | None, user_agent: str | None) -> Principal:
+        found = await self.db.lookup_api_key(hash_api_key(key))
+        if found is None:
+            raise AuthError("invalid API key")
+        rec = found.key
+        now = datetime.now(UTC)
+        if rec.revoked_at is not None:
+            raise AuthError("API key revoked")
+        if rec.expires_at is not None and rec.expires_at <= now:
+            raise AuthError("API key expired")
+        if found.user_status != "active" or found.tenant_status != "active":
+            raise AuthError("account disabled")
+        mono = time.monotonic()
+        if mono - self._touched.get(rec.id, -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
+            self._touched[rec.id] = mono
+            self._spawn(self._touch(rec.id, now))
+        return Principal(tenant_id=rec.tenant_id, user_id=rec.user_id,
+                         role=found.user_role, tier=rec.tier,
+                         method="api_key", credential_id=rec.id, email=found.user_email)
+
+    async def _touch(self, key_id: str, when: datetime) -> None:
+        try:
+            await self.db.touch_api_key(key_id, when)
+        except Exception as exc:
+            log.warning("api_key_touch_failed", key_id=key_id, error=type(exc).__name__)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- login throttling ----------------------------------------------------------------
+    async def _failures(self, key: str) -> int:
+        if self.ratelimiter is not None:
+            try:
+                return int(await self.ratelimiter.get_window(key))
+            except Exception:
+                pass
+        cutoff = time.monotonic() - LOGIN_WINDOW_S
+        hits = [t for t in self._local_failures.get(key, []) if t > cutoff]
+        self._local_failures[key] = hits
+        return len(hits)
+
+    async def _fail(self, key: str) -> None:
+        if self.ratelimiter is not None:
+            try:
+                await self.ratelimiter.incr_window(key, LOGIN_WINDOW_S)
+                return
+            except Exception:
+                pass
+        self._local_failures.setdefault(key, []).append(time.monotonic())
+
+    # -- sessions: login, refresh, logout ---------------------------------------------------
+    async def _session(self, user: UserRecord, *, family_id: str | None = None
+                       ) -> dict[str, Any]:
+        tenant = await self.db.get_tenant(user.tenant_id)
+        tier = str((tenant.settings if tenant else {}).get("tier", "starter"))
+        principal = Principal(tenant_id=user.tenant_id, user_id=user.id,
+                              role=user.role, tier=tier,  # type: ignore[arg-type]
+                              method="jwt", email=user.email)
+        access, ttl = await self.tokens.issue(principal)
+        refresh = "prt_" + secrets.token_urlsafe(32)
+        ttl_refresh = timedelta(seconds=self.config.security.refresh_token_ttl_s)
+        await self.db.create_refresh_token(
+            user.tenant_id, user.id, family_id=family_id or secrets.token_hex(16),
+            token_hash=hashlib.sha256(refresh.encode()).hexdigest(),
+            expires_at=datetime.now(UTC) + ttl_refresh,
+        )
+        return {"access_token": access, "token_type": "Bearer", "expires_in": ttl,
+                "refresh_token": refresh, "user": user_view(user)}
+
+    async def login(self, email: str, password: str, *, ip: str | None = None,
+                    user_agent: str | None = None) -> dict[str, Any]:
+        email = (email or "").strip().lower()
+        keys = [f"login:e:{email}"] + ([f"login:ip:{ip}"] if ip else [])
+        for k in keys:
+            if await self._failures(k) >= LOGIN_MAX_FAILURES:
+                raise RateLimited("too many failed logins; try again later",
+                                  retry_after=LOGIN_WINDOW_S, scope="login")
+        user = await self.db.find_user_by_email(email) if email else None
+        ok = await verify_password_async(password or "", user.password_hash if user else None)
+        if user is None or not ok or user.status != "active":
+            for k in keys:
+                await self._fail(k)
+            await self.audit.record("login_failed", tenant_id=user.tenant_id if user else None,
+                                    user_id=user.id if user else None, ip=ip,
+                                    user_agent=user_agent)
+            raise AuthError("invalid email or password")
+        await self.audit.record("login", tenant_id=user.tenant_id, user_id=user.id, ip=ip,
+                                user_agent=user_agent)
+        return await self._session(user)
+
+    async def refresh(self, refresh_token: str, *, ip: str | None = None,
+                      user_agent: str | None = None) -> dict[str, Any]:
+        rec = await self.db.get_refresh_token(hashlib.sha256(
+            (refresh_token or "").encode()).hexdigest())
+        if rec is None or rec.revoked_at is not None:
+            raise AuthError("invalid refresh token")
+        if rec.used_at is not None or not await self.db.mark_refresh_token_used(
+                rec.id, datetime.now(UTC)):
+            # A used refresh token came back: it was stolen or replayed. Kill the family.
+            await self.db.revoke_refresh_family(rec.tenant_id, rec.family_id)
+            await self.audit.record("refresh_token_reuse", tenant_id=rec.tenant_id,
+                                    user_id=rec.user_id, ip=ip, user_agent=user_agent)
+            raise AuthError("refresh token already used; please log in again")
+        if rec.expires_at <= datetime.now(UTC):
+            raise AuthError("refresh token expired")
+        user = await self.db.get_user(rec.tenant_id, rec.user_id)
+        if user is None or user.status != "active":
+            raise AuthError("account disabled")
+        return await self._session(user, family_id=rec.family_id)
+
+    async def logout(self, refresh_token: str, principal: Principal | None = None) -> None:
+        rec = await self.db.get_refresh_token(hashlib.sha256(
+            (refresh_token or "").encode()).hexdigest())
+        if rec is not None and (principal is None or (rec.tenant_id == principal.tenant_id
+                                                      and rec.user_id == principal.user_id)):
+            await self.db.revoke_refresh_family(rec.tenant_id, rec.family_id)
+            await self.audit.record("logout", tenant_id=rec.tenant_id, user_id=rec.user_id)
+
+    # -- accounts ------------------------------------------------------------------------------
+    def check_password(self, password: str) -> None:
+        n = self.config.security.password_min_length
+        if not isinstance(password, str) or len(password) < n:
+            raise InvalidArguments(f"password must be at least {n} characters", field="password")
+        if len(password) > 1024:
+            raise InvalidArguments("password is too long", field="password")
+
+    @staticmethod
+    def check_email(email: str) -> str:
+        if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+            raise InvalidArguments("a valid email address is required", field="email")
+        return email.strip().lower()
+
+    async def resolve_tenant(self, ref: str) -> TenantRecord:
+        """A tenant by id or by name."""
+        tenant = await self.db.get_tenant(ref) if _uuid(ref) else None
+        tenant = tenant or await self.db.get_tenant_by_name(ref)
+        if tenant is None:
+            raise NotFound(f"no tenant {ref!r}")
+        return tenant
+
+    async def create_tenant(self, name: str, *, actor: Principal | None = None) -> TenantRecord:
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+            raise InvalidArguments("tenant name must be 1..100 characters", field="name")
+        tenant = await self.db.create_tenant(name.strip())
+        await self.audit.record("tenant_created", tenant_id=tenant.id,
+                                user_id=actor.user_id if actor else None,
+                                details={"name": tenant.name, "by": _by(actor)})
+        return tenant
+
+    async def create_user(self, tenant_id: str, email: str, *, role: str = "user",
+                          password: str | None = None, actor: Principal | None = None
+                          ) -> UserRecord:
+        email = self.check_email(email)
+        if role not in ROLES:
+            raise InvalidArguments(f"role must be one of {', '.join(ROLES)}", field="role")
+        pw_hash = None
+        if password is not None:
+            self.check_password(password)
+            pw_hash = await hash_password_async(password)
+        user = await self.db.create_user(tenant_id, email, role=role, password_hash=pw_hash)
+        await self.audit.record("user_created", tenant_id=tenant_id,
+                                user_id=actor.user_id if actor else None,
+                                details={"user_id": user.id, "role": role, "by": _by(actor)})
+        return user
+
+    async def register(self, email: str, password: str, *, ip: str | None = None,
+                       user_agent: str | None = None) -> UserRecord:
+        if self.config.security.registration != "open":
+            raise Forbidden("self-registration is closed on this server; ask an administrator")
+        email = self.check_email(email)
+        self.check_password(password)
+        name = self.config.security.default_tenant
+        tenant = await self.db.get_tenant_by_name(name)
+        if tenant is None:
+            try:
+                tenant = await self.db.create_tenant(name)
+            except Conflict:
+                tenant = await self.db.get_tenant_by_name(name)
+        assert tenant is not None
+        if await self.db.find_user_by_email(email) is not None:
+            raise Conflict("an account with this email already exists")
+        user = await self.db.create_user(tenant.id, email, role="user",
+                                         password_hash=await hash_password_async(password))
+        await self.audit.record("user_registered", tenant_id=tenant.id, user_id=user.id, ip=ip,
+                                user_agent=user_agent)
+        return user
+
+    async def create_api_key(self, tenant_id: str, user_id: str, *, tier: str = "starter",
+                             name: str = "default", expires_days: int | None = None,
+                             actor: Principal | None = None) -> IssuedKey:
+        if tier not in TIERS:
+            raise InvalidArguments(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise InvalidArguments("name must be 1..100 characters", field="name")
+        expires = None
+        if expires_days is not None:
+            if not 1 <= expires_days <= 3650:
+                raise InvalidArguments("expires_days must be 1..3650", field="expires_days")
+            expires = datetime.now(UTC) + timedelta(days=expires_days)
+        key, prefix, key_hash = generate_api_key(tier)
+        rec = await self.db.create_api_key(tenant_id, user_id, name=name, prefix=prefix,
+                                           key_hash=key_hash, tier=tier, expires_at=expires)
+        await self.audit.record("api_key_created", tenant_id=tenant_id,
+                                user_id=actor.user_id if actor else user_id,
+                                details={"key_id": rec.id, "prefix": prefix, "tier": tier,
+                                         "owner": user_id, "by": _by(actor)})
+        return IssuedKey(key=key, record=rec)
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str, *,
+                             actor: Principal | None = None) -> bool:
+        ok = bool(await self.db.revoke_api_key(tenant_id, key_id))
+        if ok:
+            await self.audit.record("api_key_revoked", tenant_id=tenant_id,
+                                    user_id=actor.user_id if actor else None,
+                                    details={"key_id": key_id, "by": _by(actor)})
+        return ok
+
+
+def _by(actor: Principal | None) -> str:
+    return f"{actor.method}:{actor.user_id}" if actor else "cli"
+
+
+def user_view(u: UserRecord) -> dict[str, Any]:
+    return {"id": u.id, "tenant_id": u.tenant_id, "email": u.email, "role": u.role,
+            "status": u.status, "display_name": u.display_name,
+            "created_at": u.created_at.isoformat()}
+
+
+def key_view(k: ApiKeyRecord) -> dict[str, Any]:
+    """Listings show the prefix and metadata, never the secret or its hash."""
+    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    return {"id": k.id, "tenant_id": k.tenant_id, "user_id": k.user_id, "name": k.name,
+            "prefix": k.prefix, "tier": k.tier, "created_at": iso(k.created_at),
+            "expires_at": iso(k.expires_at), "revoked_at": iso(k.revoked_at),
+            "last_used_at": iso(k.last_used_at)}
+
+
+def build_authenticator(services: Any) -> IdentityService:
+    """Wiring hook: the identity service doubles as the authenticator; sets `services.audit`."""
+    if services.audit is None:
+        services.audit = AuditLog(services.db)
+    ident = IdentityService(services.config, services.db, services.crypto, services.audit,
+                            services.ratelimiter)
+    services.extras["identity"] = ident
+    return ident
+
+
+def identity(services: Any) -> IdentityService:
+    ident = services.extras.get("identity")
+    if ident is None:
+        ident = build_authenticator(services)
+        services.authenticator = ident
+    return ident
