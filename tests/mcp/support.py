@@ -22,16 +22,21 @@ def start(daemon_factory: Callable[..., DaemonProcess],
 
 
 def _find_key(value: Any) -> str | None:
-    if isinstance(value, str) and value.startswith(("pk_live_", "pk_trial_")):
-        return value
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for v in value:
-            found = _find_key(v)
-            if found:
-                return found
-    return None
+    """The full key in the CLI output (the longest pk_ value: `prefix` is one too)."""
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str) and v.startswith(("pk_live_", "pk_trial_")):
+            found.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(value)
+    return max(found, key=len) if found else None
 
 
 def api_key(d: DaemonProcess, tier: str = "starter", tenant: str = "t1") -> str:
