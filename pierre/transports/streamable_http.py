@@ -5,13 +5,15 @@ request's answer is JSON, or an SSE stream when the client accepts one and the
 call emits progress or log messages before its result: the stream is opened
 lazily at the first notification, so quick calls stay plain JSON. Session
 state lives in the shared session store (`services.cache`), so with the Redis
-plugin any instance can serve any request of a session. GET answers 405: this
-server pushes nothing outside a request's own stream.
+plugin any instance can serve any request of a session. GET opens the
+session's server stream, which carries tools/list_changed and resources/updated
+(delivered by the instance holding the stream).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -44,6 +46,9 @@ VERSION_HEADER = "MCP-Protocol-Version"
 # Clients that send no version header speak the revision before the header existed.
 DEFAULT_HEADER_VERSION = "2025-03-26"
 KEY_PREFIX = "mcp:s:"
+# A comment line on an idle server stream keeps proxies from timing it out.
+KEEPALIVE_S = 15.0
+STREAM_QUEUE = 64
 
 
 def _rpc_response(status: int, msg: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -65,6 +70,8 @@ class StreamableHttp:
         self.engine = engine
         # (session id, request id) -> running request, for notifications/cancelled.
         self.inflight: dict[tuple[str, Any], asyncio.Task[Any]] = {}
+        # session id -> the open GET stream on this instance (its session and queue).
+        self.streams: dict[str, tuple[McpSession, asyncio.Queue[bytes | None]]] = {}
 
     # -- shared checks -----------------------------------------------------------------
     def _origin_ok(self, request: web.Request) -> bool:
@@ -172,6 +179,10 @@ class StreamableHttp:
         finally:
             if state.dump() != before:
                 await self._save(sid, principal, state)
+                stream = self.streams.get(sid)
+                if stream is not None:  # keep the server stream's view current
+                    stream[0].state.subscriptions = state.subscriptions
+                    stream[0].state.log_level = state.log_level
 
     async def _initialize(self, obj: dict[str, Any], principal: Principal) -> web.Response:
         state = SessionState()
@@ -231,11 +242,56 @@ class StreamableHttp:
         return _rpc_response(200, reply, {SESSION_HEADER: sid})
 
     async def get(self, request: web.Request) -> web.StreamResponse:
+        """The server stream: list-changed and resource-updated notifications for a session."""
         if not self._origin_ok(request):
             return _http_error(403, "Forbidden: Origin not allowed")
-        await self._principal(request)
-        return web.Response(status=405, headers={"Allow": "POST, DELETE"},
-                            text="This server sends messages only on POST response streams")
+        principal = await self._principal(request)
+        if "text/event-stream" not in request.headers.get("Accept", ""):
+            return _http_error(406, "Not acceptable: the server stream is text/event-stream")
+        found = await self._session_for(request, principal)
+        if isinstance(found, web.Response):
+            return found
+        sid, state = found
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=STREAM_QUEUE)
+
+        async def send(message: Any) -> None:
+            with contextlib.suppress(asyncio.QueueFull):  # a stalled reader loses extras
+                queue.put_nowait(rpc.encode(message))
+
+        session = McpSession(self.engine, principal, send, transport="http-stream",
+                             state=state)
+        old = self.streams.pop(sid, None)
+        if old is not None:  # one stream per session: the newest wins
+            with contextlib.suppress(asyncio.QueueFull):
+                old[1].put_nowait(None)
+        self.streams[sid] = (session, queue)
+        self.engine.sessions.add(session)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache", SESSION_HEADER: sid})
+        await resp.prepare(request)
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    await resp.write(b": keepalive\n\n")
+                    continue
+                if data is None:
+                    break
+                await resp.write(b"event: message\ndata: " + data + b"\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.engine.sessions.discard(session)
+            if self.streams.get(sid, (None,))[0] is session:
+                del self.streams[sid]
+        return resp
+
+    async def close_streams(self, app: web.Application) -> None:
+        """On shutdown: end every server stream so the runner does not wait on them."""
+        for _, queue in list(self.streams.values()):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_ok(request):
@@ -247,6 +303,10 @@ class StreamableHttp:
         if await self._load(sid, principal) is None:
             return _http_error(404, "Session not found or expired")
         await self._cache().delete(KEY_PREFIX + sid)
+        stream = self.streams.get(sid)
+        if stream is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                stream[1].put_nowait(None)
         for (s, _), task in list(self.inflight.items()):
             if s == sid:
                 task.cancel()
@@ -259,3 +319,4 @@ def setup(app: web.Application, services: Services) -> None:
     app.router.add_route("POST", path, handler.post)
     app.router.add_route("GET", path, handler.get)
     app.router.add_route("DELETE", path, handler.delete)
+    app.on_shutdown.append(handler.close_streams)

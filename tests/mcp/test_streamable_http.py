@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -105,7 +106,22 @@ async def test_transport_rules(daemon_factory):
         other = api_key(d, tenant="t2")
         r = await h.post(url, json=ping, headers={**s, "Authorization": f"Bearer {other}"})
         assert r.status_code == 404  # another user's session id is unknown to them
-        assert (await h.get(url, headers=s)).status_code == 405
+        # The server stream carries resources/updated for this session's subscriptions.
+        async with h.stream("GET", url, headers=s) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            sub = {"jsonrpc": "2.0", "id": 6, "method": "resources/subscribe",
+                   "params": {"uri": "pierre://athlete"}}
+            assert (await h.post(url, json=sub, headers=s)).json()["result"] == {}
+            touch = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                     "params": {"name": "test_touch", "arguments": {}}}
+            assert (await h.post(url, json=touch, headers=s)).status_code == 200
+            lines = stream.aiter_lines()
+            line = ""
+            while not line.startswith("data: "):
+                line = await asyncio.wait_for(anext(lines), 5)
+            note = json.loads(line[6:])
+            assert note == {"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                            "params": {"uri": "pierre://athlete"}}
         assert (await h.delete(url, headers=s)).status_code == 204
         assert (await h.post(url, json=ping, headers=s)).status_code == 404
 
