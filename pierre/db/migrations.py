@@ -31,19 +31,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE TABLE users (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
             email TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT,
-            display_name TEXT, status TEXT NOT NULL DEFAULT 'active', created_at {TS} NOT NULL)""",
+            display_name TEXT, status TEXT NOT NULL DEFAULT 'active', created_at {TS} NOT NULL,
+            UNIQUE (tenant_id, id))""",
         "CREATE INDEX users_tenant ON users(tenant_id)",
         """CREATE TABLE api_keys (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT NOT NULL,
             prefix TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, tier TEXT NOT NULL,
-            created_at {TS} NOT NULL, expires_at {TS}, revoked_at {TS}, last_used_at {TS})""",
+            created_at {TS} NOT NULL, expires_at {TS}, revoked_at {TS}, last_used_at {TS},
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX api_keys_owner ON api_keys(tenant_id, user_id)",
         """CREATE TABLE refresh_tokens (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
             family_id TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at {TS} NOT NULL,
-            expires_at {TS} NOT NULL, used_at {TS}, revoked_at {TS})""",
+            expires_at {TS} NOT NULL, used_at {TS}, revoked_at {TS},
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX refresh_tokens_family ON refresh_tokens(tenant_id, family_id)",
         """CREATE TABLE data_keys (
             version INTEGER PRIMARY KEY, wrapped {BLOB} NOT NULL, status TEXT NOT NULL,
@@ -60,11 +63,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "0002_providers", (
         """CREATE TABLE user_tokens (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, provider TEXT NOT NULL,
+            user_id TEXT NOT NULL, provider TEXT NOT NULL,
             access_token_enc {BLOB}, refresh_token_enc {BLOB}, expires_at {TS},
             scopes {JSON} NOT NULL, provider_user_id TEXT, status TEXT NOT NULL,
             meta {JSON} NOT NULL, created_at {TS} NOT NULL, updated_at {TS} NOT NULL,
-            UNIQUE (tenant_id, user_id, provider))""",
+            UNIQUE (tenant_id, user_id, provider),
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX user_tokens_provider_user ON user_tokens(provider, provider_user_id)",
         """CREATE TABLE oauth_configs (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
@@ -76,21 +80,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             provider TEXT NOT NULL, data {JSON} NOT NULL, expires_at {TS} NOT NULL)""",
         """CREATE TABLE stored_activities (
             tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
             provider TEXT NOT NULL, provider_id TEXT NOT NULL, start_utc {TS} NOT NULL,
             sport_type TEXT NOT NULL, dedup_key TEXT, summary {JSON} NOT NULL, detail {JSON},
             created_at {TS} NOT NULL,
-            PRIMARY KEY (tenant_id, user_id, provider, provider_id))""",
+            PRIMARY KEY (tenant_id, user_id, provider, provider_id),
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         """CREATE INDEX stored_activities_time
             ON stored_activities(tenant_id, user_id, provider, start_utc)""",
         """CREATE INDEX stored_activities_dedup
             ON stored_activities(tenant_id, user_id, provider, dedup_key)""",
         """CREATE TABLE daily_records (
             tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
             provider TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, day {DATE} NOT NULL,
             data {JSON} NOT NULL, updated_at {TS} NOT NULL,
-            PRIMARY KEY (tenant_id, user_id, provider, kind, key))""",
+            PRIMARY KEY (tenant_id, user_id, provider, kind, key),
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX daily_records_day ON daily_records(tenant_id, user_id, provider, kind, day)",
         """CREATE TABLE rate_limit_records (
             key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at {TS})""",
@@ -98,19 +104,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "0003_goals_settings_a2a", (
         """CREATE TABLE goals (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, data {JSON} NOT NULL,
-            created_at {TS} NOT NULL, updated_at {TS} NOT NULL)""",
+            user_id TEXT NOT NULL, data {JSON} NOT NULL,
+            created_at {TS} NOT NULL, updated_at {TS} NOT NULL,
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX goals_owner ON goals(tenant_id, user_id)",
         """CREATE TABLE user_settings (
             tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
             namespace TEXT NOT NULL, data {JSON} NOT NULL, updated_at {TS} NOT NULL,
-            PRIMARY KEY (tenant_id, user_id, namespace))""",
+            PRIMARY KEY (tenant_id, user_id, namespace),
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         """CREATE TABLE a2a_agents (
             id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, name TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT NOT NULL,
             description TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at {TS} NOT NULL,
-            revoked_at {TS}, last_used_at {TS})""",
+            revoked_at {TS}, last_used_at {TS},
+            FOREIGN KEY (tenant_id, user_id) REFERENCES users(tenant_id, id) ON DELETE CASCADE)""",
         "CREATE INDEX a2a_agents_owner ON a2a_agents(tenant_id, user_id)",
         """CREATE TABLE a2a_tasks (
             tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,

@@ -302,17 +302,17 @@ class SqlDatabase:
                            expires_at=_aware(expires_at, "expires_at"))
         try:
             async with self.write() as c:
+                if await c.fetchrow("SELECT id FROM users WHERE tenant_id = ? AND id = ?",
+                                    tenant_id, user_id) is None:
+                    raise InvalidArguments("no such user in this tenant", field="user_id")
                 await c.execute(
                     "INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, key_hash, tier, "
-                    "created_at, expires_at) "
-                    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM users WHERE tenant_id = ? AND id = ?",
+                    "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rec.id, tenant_id, user_id, name, prefix, key_hash, tier,
-                    self.ts(rec.created_at), self.ts(expires_at), tenant_id, user_id,
+                    self.ts(rec.created_at), self.ts(expires_at),
                 )
         except IntegrityViolation:
             raise Conflict("could not store the API key") from None
-        if await self.get_api_key(tenant_id, rec.id) is None:
-            raise InvalidArguments("no such user in this tenant", field="user_id")
         return rec
 
     async def lookup_api_key(self, key_hash: str) -> ApiKeyLookup | None:
