@@ -22,6 +22,7 @@ from pierre.tools.base import ToolAnnotations, ToolContext, ToolSpec
 from pierre.tools.common import (
     Assumptions,
     activities,
+    can,
     client,
     context_assumptions,
     data_used,
@@ -40,7 +41,8 @@ async def _load(ctx: ToolContext, args: dict[str, Any], *, streams: bool = True)
     Any, ActivityDetail, Assumptions
 ]:
     cl = await client(ctx, args)
-    detail = await cl.activity(require_str(args, "activity_id"), streams=streams, laps=True)
+    detail = await cl.activity(require_str(args, "activity_id"),
+                               streams=streams and can(cl, "streams"), laps=can(cl, "laps"))
     history = await activities(cl, after=detail.start_utc - timedelta(days=ESTIMATE_WINDOW_DAYS),
                                before=detail.start_utc + timedelta(seconds=1), cap=400)
     asm = await context_assumptions(ctx, cl, history or [detail])

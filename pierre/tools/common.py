@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pierre.errors import InvalidArguments, ServiceUnavailable
+from pierre.errors import InvalidArguments, ProviderError, ServiceUnavailable
 from pierre.models import ActivityQuery, ActivitySummary, Athlete, to_builtins
 from pierre.science import InsufficientData
 from pierre.science import trimp as trimp_mod
@@ -129,10 +129,22 @@ async def fitness_settings(ctx: ToolContext) -> dict[str, Any]:
     return dict(data or {})
 
 
+def can(cl: Any, capability: str) -> bool:
+    """Whether the client's provider offers `capability` (unknown: assume it does)."""
+    caps = getattr(cl, "capabilities", None)
+    return caps is None or capability in caps
+
+
 async def athlete_or_none(cl: Any) -> Athlete | None:
+    if not can(cl, "athlete"):
+        return None
     try:
         athlete = await cl.athlete()
     except (NotImplementedError, InsufficientData):
+        return None
+    except ProviderError as exc:
+        if exc.status is not None:
+            raise
         return None
     return athlete if isinstance(athlete, Athlete) else None
 

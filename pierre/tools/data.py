@@ -13,6 +13,7 @@ from pierre.tools import schemas as s
 from pierre.tools.base import ToolAnnotations, ToolContext, ToolSpec
 from pierre.tools.common import (
     _providers,
+    can,
     client,
     data_used,
     finish,
@@ -60,7 +61,7 @@ async def get_activity(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
     cl = await client(ctx, args)
     activity_id = require_str(args, "activity_id")
     detail = await cl.activity(activity_id, streams=bool(args.get("include_streams", False)),
-                               laps=bool(args.get("include_laps", True)))
+                               laps=bool(args.get("include_laps", True)) and can(cl, "laps"))
     provider = provider_name(cl, args)
     return finish({"provider": provider, "activity": _builtins(detail),
                    "data_used": data_used(provider, [detail])})
