@@ -35,6 +35,11 @@ def test_strava_window_reset(now: str, usage: str, expected: float) -> None:
     assert strava_reset(429, headers, None, now=t) == pytest.approx(expected)
 
 
-def test_pkce_s256_matches_rfc7636_example() -> None:
-    assert (challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk")
-            == "E9Melhoa2OwvFjYMTqE0mG7K-9X5fJZMtkWQzSHdSuM")
+def test_pkce_s256_is_unpadded_base64url_sha256() -> None:
+    import base64
+    import hashlib
+
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk"
+    got = challenge_s256(verifier)
+    assert len(got) == 43 and "=" not in got and "+" not in got and "/" not in got
+    assert base64.urlsafe_b64decode(got + "=") == hashlib.sha256(verifier.encode()).digest()
