@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,6 +18,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from tests.mcp.support import api_key
+from tests.mcp.support import start as start_with_test_tools
 from tests.support.daemon import BIN, DaemonProcess
 
 Factory = Callable[..., DaemonProcess]
@@ -75,35 +78,41 @@ def test_sighup_applies_log_level_and_rejects_invalid_file(daemon_factory: Facto
     assert d.proc is not None and d.proc.poll() is None
 
 
-def test_sigterm_lets_in_flight_request_finish(daemon: DaemonProcess) -> None:
-    body = json.dumps({"email": "nobody@example.com", "password": "wrong-password-123"}).encode()
-    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as s:
-        s.sendall(
-            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-            + body[:10]
-        )
-        time.sleep(0.3)  # the handler is now running, waiting for the rest of the body
-        daemon.signal(signal.SIGTERM)
-        assert wait_for(lambda: bool(events(daemon, "daemon_stopping")))
+async def test_sigterm_lets_in_flight_http_call_finish(daemon_factory: Factory) -> None:
+    """A Streamable HTTP tools/call running when SIGTERM arrives is answered, then exit 0."""
+    d = start_with_test_tools(daemon_factory)
+    key = api_key(d)
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream",
+               "MCP-Protocol-Version": "2025-06-18"}
+    async with httpx.AsyncClient(base_url=d.http_url, headers=headers, timeout=20) as client:
+        init = await client.post("/mcp", json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"}}})
+        assert init.status_code == 200, init.text
+        client.headers["Mcp-Session-Id"] = init.headers["Mcp-Session-Id"]
+        await client.post("/mcp", json={"jsonrpc": "2.0",
+                                        "method": "notifications/initialized"})
+        call = asyncio.ensure_future(client.post("/mcp", headers={"Accept": "application/json"},
+                                                 json={
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "test_slow", "arguments": {"steps": 6, "delay_ms": 100}}}))
+        await asyncio.sleep(0.25)  # the call is now running inside the daemon
+        d.signal(signal.SIGTERM)
+        resp = await call
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["result"]["structuredContent"] == {"steps": 6}
 
-        def refused() -> bool:
-            try:
-                socket.create_connection(("127.0.0.1", daemon.http_port), timeout=0.5).close()
-                return False
-            except OSError:
-                return True
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", d.http_port), timeout=0.5).close()
+            return False
+        except OSError:
+            return True
 
-        assert wait_for(refused), "listener must stop accepting on SIGTERM"
-        s.sendall(body[10:])
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    status_line = data.split(b"\r\n", 1)[0]
-    assert status_line.startswith(b"HTTP/1.1 4"), data[:200]  # answered, not dropped
-    assert daemon.proc is not None
-    assert daemon.proc.wait(20) == 0
-    assert events(daemon, "daemon_stopped")
+    assert wait_for(refused), "listener must stop accepting on SIGTERM"
+    assert d.proc is not None and d.proc.wait(20) == 0
+    assert events(d, "daemon_stopped")
 
 
 def test_sd_notify_protocol(daemon_factory: Factory, tmp_path: Path) -> None:
