@@ -7,11 +7,15 @@ Karvonen zones); this module picks the assumptions and explains what it did.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from datetime import timedelta
 from typing import Any
 
+import orjson
+
 from pierre.models import ActivityDetail, ActivitySummary
+from pierre.plugins.provider import UserRef
 from pierre.science import InsufficientData
 from pierre.science import activity as act
 from pierre.science import power as pw
@@ -28,6 +32,7 @@ from pierre.tools.common import (
     data_used,
     duration_s,
     finish,
+    fitness_settings,
     provider_name,
     require_str,
 )
@@ -155,6 +160,41 @@ def _hms(seconds: float) -> str:
     h, rem = divmod(s_, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# -- result cache ---------------------------------------------------------------------------------
+
+
+def _memoized(handler: Any) -> Any:
+    """Cache a per-activity result (stream analysis costs tens of ms in pure Python).
+
+    Keyed under the provider manager's per-user prefix, so a disconnect or import drops
+    it, and by the user's fitness settings, so changing them recomputes. The TTL is the
+    activity-list TTL: estimated assumptions depend on the recent activity list.
+    """
+
+    async def wrapper(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        cache, providers = ctx.services.cache, ctx.services.providers
+        if cache is None or providers is None or not hasattr(providers, "cache_prefix"):
+            result: dict[str, Any] = await handler(ctx, args)
+            return result
+        cl = await client(ctx, args)
+        settings = await fitness_settings(ctx)
+        user = UserRef(ctx.principal.tenant_id, ctx.principal.user_id)
+        key = (providers.cache_prefix(user, cl.provider) + "tool:" + handler.__name__ + ":"
+               + hashlib.sha256(orjson.dumps([args, settings], option=orjson.OPT_SORT_KEYS))
+               .hexdigest()[:32])
+        hit = await cache.get(key)
+        if hit is not None:
+            cached: dict[str, Any] = orjson.loads(hit)
+            return cached
+        result = await handler(ctx, {**args, "provider": cl.provider})
+        ttl = float(getattr(ctx.services.config.cache, "ttl_activity_list_s", 300))
+        await cache.set(key, orjson.dumps(result), ttl)
+        return result
+
+    wrapper.__name__ = handler.__name__
+    return wrapper
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -365,7 +405,7 @@ SPECS = [
             "vam_m_per_h": s.nullable(s.NUM), "flags": s.arr(s.STR), "notes": s.NOTES,
             "assumptions": s.ASSUMPTIONS, "data_used": s.DATA_USED,
         }, ["activity_id", "duration_s", "splits", "notes", "assumptions", "data_used"]),
-        handler=analyze_activity, family=FAMILY,
+        handler=_memoized(analyze_activity), family=FAMILY,
         examples=("Analyze my last run", "How was my heart rate distributed in yesterday's ride?"),
     ),
     ToolSpec(
@@ -379,7 +419,7 @@ SPECS = [
             "metrics": METRICS_SCHEMA, "weather": s.nullable(s.ANY_OBJ), "notes": s.NOTES,
             "assumptions": s.ASSUMPTIONS, "data_used": s.DATA_USED,
         }, ["activity_id", "summary", "metrics", "assumptions", "data_used"]),
-        handler=get_activity_intelligence, family=FAMILY,
+        handler=_memoized(get_activity_intelligence), family=FAMILY,
         annotations=ToolAnnotations(open_world=True),
         examples=("Tell me about my last workout", "How did this morning's run go?"),
     ),
@@ -393,7 +433,7 @@ SPECS = [
             "activity_id": s.STR, "sport_type": s.STR, "metrics": METRICS_SCHEMA,
             "notes": s.NOTES, "assumptions": s.ASSUMPTIONS, "data_used": s.DATA_USED,
         }, ["activity_id", "metrics", "notes", "assumptions", "data_used"]),
-        handler=calculate_metrics, family=FAMILY,
+        handler=_memoized(calculate_metrics), family=FAMILY,
         examples=("What was the TSS of my last ride?", "Calculate TRIMP for this activity"),
     ),
     ToolSpec(
