@@ -11,23 +11,27 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from pierre.auth.api_keys import TIERS, generate_api_key, hash_api_key, looks_like_api_key
 from pierre.auth.audit import AuditLog
 from pierre.auth.passwords import hash_password_async, verify_password_async
-from pierre.auth.principal import Principal
+from pierre.auth.principal import Principal, Role
 from pierre.auth.tokens import ROLES, TokenService
 from pierre.config.schema import Config
 from pierre.errors import AuthError, Conflict, Forbidden, InvalidArguments, NotFound, RateLimited
-from pierre.plugins.database import ApiKeyRecord, TenantRecord, UserRecord
+from pierre.plugins.database import ApiKeyLookup, ApiKeyRecord, TenantRecord, UserRecord
 
 log = structlog.get_logger("pierre.auth")
 
 # last_used_at is written at most this often per key, so auth stays a single read.
 TOUCH_EVERY_S = 60.0
+# A found key is re-read from the database after this long: revocation by the CLI or
+# another daemon takes effect within it, and hot keys cost a dict lookup meanwhile.
+KEY_CACHE_S = 1.0
+_KEY_CACHE_MAX = 10_000
 # Login throttling: failures per email and per client address within the window.
 LOGIN_WINDOW_S = 900
 LOGIN_MAX_FAILURES = 10
@@ -63,6 +67,7 @@ class IdentityService:
         self._touched: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._local_failures: dict[str, list[float]] = {}
+        self._keys: dict[str, tuple[float, ApiKeyLookup]] = {}
 
     # -- authentication ----------------------------------------------------------------
     async def authenticate(self, token: str, *, transport: str, ip: str | None = None,
@@ -79,9 +84,18 @@ class IdentityService:
         raise AuthError("unrecognized credential: expected a JWT or a pk_live_/pk_trial_ key")
 
     async def _api_key(self, key: str, *, ip: str | None, user_agent: str | None) -> Principal:
-        found = await self.db.lookup_api_key(hash_api_key(key))
-        if found is None:
-            raise AuthError("invalid API key")
+        digest = hash_api_key(key)
+        mono = time.monotonic()
+        hit = self._keys.get(digest)
+        if hit is not None and hit[0] > mono:
+            found = hit[1]
+        else:
+            found = await self.db.lookup_api_key(digest)
+            if found is None:
+                raise AuthError("invalid API key")
+            if len(self._keys) >= _KEY_CACHE_MAX:
+                self._keys.clear()
+            self._keys[digest] = (mono + KEY_CACHE_S, found)
         rec = found.key
         now = datetime.now(UTC)
         if rec.revoked_at is not None:
@@ -90,12 +104,11 @@ class IdentityService:
             raise AuthError("API key expired")
         if found.user_status != "active" or found.tenant_status != "active":
             raise AuthError("account disabled")
-        mono = time.monotonic()
         if mono - self._touched.get(rec.id, -TOUCH_EVERY_S) >= TOUCH_EVERY_S:
             self._touched[rec.id] = mono
             self._spawn(self._touch(rec.id, now))
         return Principal(tenant_id=rec.tenant_id, user_id=rec.user_id,
-                         role=found.user_role, tier=rec.tier,
+                         role=cast(Role, found.user_role), tier=rec.tier,
                          method="api_key", credential_id=rec.id, email=found.user_email)
 
     async def _touch(self, key_id: str, when: datetime) -> None:
@@ -136,7 +149,7 @@ class IdentityService:
         tenant = await self.db.get_tenant(user.tenant_id)
         tier = str((tenant.settings if tenant else {}).get("tier", "starter"))
         principal = Principal(tenant_id=user.tenant_id, user_id=user.id,
-                              role=user.role, tier=tier,  # type: ignore[arg-type]
+                              role=cast(Role, user.role), tier=tier,
                               method="jwt", email=user.email)
         access, ttl = await self.tokens.issue(principal)
         refresh = "prt_" + secrets.token_urlsafe(32)
@@ -291,6 +304,7 @@ class IdentityService:
     async def revoke_api_key(self, tenant_id: str, key_id: str, *,
                              actor: Principal | None = None) -> bool:
         ok = bool(await self.db.revoke_api_key(tenant_id, key_id))
+        self._keys.clear()  # this process stops accepting it at once
         if ok:
             await self.audit.record("api_key_revoked", tenant_id=tenant_id,
                                     user_id=actor.user_id if actor else None,

@@ -98,7 +98,10 @@ def test_cli_key_works_then_revocation_applies_without_restart(env: Any) -> None
     assert [k["prefix"] for k in listed] == [created["prefix"]]
     assert key not in orjson.dumps(listed).decode()
     d.cli("admin", "revoke-api-key", created["id"])
-    r = http.get("/api/me", headers=_bearer(key))
+    deadline = time.monotonic() + 3  # the daemon re-reads a key at most 1 s later
+    while (r := http.get("/api/me", headers=_bearer(key))).status_code == 200:
+        assert time.monotonic() < deadline, "revocation not seen by the running daemon"
+        time.sleep(0.1)
     assert r.status_code == 401 and r.json()["message"] == "API key revoked"
 
 
@@ -114,6 +117,7 @@ def test_expired_key_is_rejected(env: Any) -> None:
     con.execute("UPDATE api_keys SET expires_at = '2000-01-01T00:00:00.000000+00:00'")
     con.commit()
     con.close()
+    time.sleep(1.1)  # past the daemon's 1 s key cache
     r = http.get("/api/me", headers=_bearer(key))
     assert r.status_code == 401 and r.json()["message"] == "API key expired"
 
