@@ -58,9 +58,7 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
             if exc.http_status == 401 and oauth2 is not None and (
                     request.path == request.app[SERVICES].config.mcp.path):
                 resp.headers["WWW-Authenticate"] = oauth2.www_authenticate()  # RFC 9728
-        except web.HTTPException as exc:
-            if exc.status >= 400 and exc.content_type != "application/json" and not exc.text:
-                exc.text = None
+        except web.HTTPException:
             raise
         except Exception:
             log.exception("http_unhandled", path=request.path, method=request.method)

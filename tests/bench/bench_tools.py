@@ -21,7 +21,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.tools.harness import call, new_user, real_services  # noqa: E402
+from tests.tools.harness import call, new_user, real_services
 
 N = 200
 
