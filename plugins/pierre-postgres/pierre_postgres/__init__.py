@@ -24,6 +24,7 @@ from pierre.errors import PierreError, ServiceUnavailable
 from pierre.plugins.base import PluginContext
 
 API_VERSION = "1.0"
+_MIGRATION_LOCK = 0x70_69_65_72_72_65  # "pierre"
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
          asyncpg.CannotConnectNowError, ConnectionError, OSError)
@@ -114,6 +115,18 @@ class PostgresDatabase(SqlDatabase):
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise PierreError(f"cannot connect to PostgreSQL: {type(exc).__name__}: {exc}"
                               ) from None
+
+    async def migrate(self) -> list[str]:
+        """Serialised across processes: two daemons starting together migrate once."""
+        con = await self._acquire()
+        try:
+            await con.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+            try:
+                return await super().migrate()
+            finally:
+                await con.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        finally:
+            await self._need().release(con)
 
     async def close(self) -> None:
         if self._pool is not None:
