@@ -418,15 +418,31 @@ def summary(a: ActivitySummary) -> dict[str, Any]:
     return d
 
 
-def _clean(value: Any, path: str) -> Any:
+class _NonFinite(Exception):
+    """Raised through `_clean`; each enclosing dict adds its key so the path is built only
+    on this rare path (building it for every value cost more than the rounding)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+
+def _clean(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InsufficientDataError(f"{path or 'a value'} could not be computed from this data")
+            raise _NonFinite()
         return round(value, 3)
     if isinstance(value, dict):
-        return {k: _clean(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = _clean(v)
+            except _NonFinite as exc:
+                exc.keys.append(str(k))
+                raise
+        return out
     if isinstance(value, list | tuple):
-        return [_clean(v, path) for v in value]
+        return [_clean(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -434,7 +450,12 @@ def _clean(value: Any, path: str) -> Any:
 
 def finish(result: dict[str, Any]) -> dict[str, Any]:
     """Round floats, turn dates into strings, and refuse NaN/infinity with a clear error."""
-    out = _clean(result, "")
+    try:
+        out = _clean(result)
+    except _NonFinite as exc:
+        path = ".".join(reversed(exc.keys))
+        raise InsufficientDataError(
+            f"{path or 'a value'} could not be computed from this data") from None
     assert isinstance(out, dict)
     return out
 
