@@ -10,9 +10,10 @@ token that stopped working into ``ReauthorizationRequired``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -43,7 +44,7 @@ from pierre.models import (
 from pierre.plugins.base import PluginContext
 from pierre.plugins.provider import CallContext, OAuthApp, Provider, TokenSet, UserRef
 from pierre.providers import oauth
-from pierre.providers.resilience import TokenRejected
+from pierre.providers.resilience import HttpApi, TokenRejected
 from pierre.providers.store import DbProviderStore, MemoryProviderStore
 
 log = structlog.get_logger("pierre.providers")
@@ -57,6 +58,26 @@ REFRESH_MARGIN_S = 120.0
 REFRESH_LOCK_TTL_S = 30.0
 STATUS_CONNECTED = "connected"
 STATUS_REAUTH = "reauth_required"
+# Response headers seen by the provider's HttpApi during the current call, so the
+# client records them against the right app id (the HttpApi is shared by all users).
+_SEEN_HEADERS: contextvars.ContextVar[list[Mapping[str, str]] | None] = contextvars.ContextVar(
+    "pierre_provider_headers", default=None)
+
+
+def _collect_headers(headers: Mapping[str, str]) -> None:
+    seen = _SEEN_HEADERS.get()
+    if seen is not None:
+        seen.append(headers)
+
+
+def quota_app_id(p: Provider, app: OAuthApp | None, user: UserRef) -> str | None:
+    """Whose upstream budget a call spends: the OAuth app's (Strava), or the app's per
+    user (`quota_per_user`, Fitbit's 150/hour per user). None: nothing to track."""
+    if app is None:
+        return None
+    if getattr(p, "quota_per_user", False):
+        return f"{app.client_id}:{user.tenant_id}:{user.user_id}"
+    return app.client_id
 
 
 def _options(pcfg: ProviderConfig) -> dict[str, Any]:
@@ -116,6 +137,9 @@ class ProviderManager:
                 cls = self.services.plugins.get(GROUP, name)
                 provider = cls.from_config(_options(pcfg), ctx)
                 await provider.start()
+                api = getattr(provider, "api", None)
+                if isinstance(api, HttpApi) and api.on_headers is None:
+                    api.on_headers = _collect_headers
             except PierreError as exc:
                 self.errors[name] = exc.message
                 log.warning("provider_unavailable", provider=name, error=exc.message)
@@ -275,6 +299,14 @@ class ProviderManager:
         await self._save(user, p.name, tokens, status=STATUS_CONNECTED)
         await self._invalidate(user, p.name)
         log.info("provider_connected", provider=p.name, tenant=user.tenant_id)
+        on_connect = getattr(p, "on_connect", None)
+        if on_connect is not None:  # e.g. Garmin asks for a backfill of recent data
+            try:
+                await on_connect(CallContext(user=user, store=self.store, token=tokens,
+                                             app=app))
+            except Exception as exc:  # the connection itself worked
+                log.warning("provider_on_connect_failed", provider=p.name,
+                            error=getattr(exc, "message", type(exc).__name__))
         return {"provider": p.name, "tenant_id": user.tenant_id, "user_id": user.user_id,
                 "scopes": sorted(tokens.scopes)}
 
@@ -527,15 +559,16 @@ class ProviderClient:
                     return msgspec.json.decode(hit, type=typ)
                 except msgspec.ValidationError:
                     await cache.delete(full)
-        await self._budget()
         ctx = await m.call_context(self._user, self._provider)
+        app_id = quota_app_id(self._provider, ctx.app, self._user)
+        await self._budget(app_id)
         try:
-            result = await fetch(ctx)
+            result = await self._recorded(app_id, fetch, ctx)
         except TokenRejected:
             # The token died before its stated expiry: refresh once and try again.
             ctx = await m.call_context(self._user, self._provider, force_refresh=True)
             try:
-                result = await fetch(ctx)
+                result = await self._recorded(app_id, fetch, ctx)
             except TokenRejected:
                 await m._mark_reauth(self._user, self.name)
                 raise m._reauth(self._provider) from None
@@ -543,11 +576,26 @@ class ProviderClient:
             await cache.set(full, msgspec.json.encode(result), ttl)
         return result
 
-    async def _budget(self) -> None:
+    async def _budget(self, app_id: str | None) -> None:
+        """Refuse before calling upstream when any instance saw the app's window spent."""
         limits = self._manager.services.limits
         check = getattr(limits, "provider_check", None)
-        if check is not None:
-            await check(self.name, self._principal)
+        if check is not None and app_id is not None:
+            await check(self.name, app_id)
+
+    async def _recorded(self, app_id: str | None, fetch: Callable[[CallContext], Awaitable[T]],
+                        ctx: CallContext) -> T:
+        """Run `fetch`, then share the provider's last rate-limit headers (429s too)."""
+        seen: list[Mapping[str, str]] = []
+        reset = _SEEN_HEADERS.set(seen)
+        try:
+            return await fetch(ctx)
+        finally:
+            _SEEN_HEADERS.reset(reset)
+            limits = self._manager.services.limits
+            record = getattr(limits, "provider_record", None)
+            if seen and app_id is not None and record is not None:
+                await record(self.name, app_id, seen[-1])
 
     def _ttl(self, name: str) -> float:
         return float(getattr(self._manager.services.config.cache, name))
