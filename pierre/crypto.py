@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pierre.errors import PierreError
 from pierre.plugins.database import ENCRYPTED_COLUMNS
@@ -83,6 +85,8 @@ class Crypto:
 
     def __init__(self, master: bytes, db: Any) -> None:
         self._master = AESGCM(master)
+        # Root for derive_key; HKDF's extract step keeps the master key itself out of use.
+        self._kdf_root = master
         self._db = db
         self._keys: dict[int, AESGCM] = {}
         self.active_version = 0
@@ -138,8 +142,15 @@ class Crypto:
 
         self._refreshing = loop.create_task(refresh())
 
+    def derive_key(self, purpose: str, length: int = 32) -> bytes:
+        """A stable key for one purpose (HKDF-SHA256 from the master key): every instance
+        sharing the master key derives the same bytes, and purposes never share a key."""
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"pierre-derive-key",
+                    info=f"pierre:{purpose}".encode()).derive(self._kdf_root)
+
     # -- values --------------------------------------------------------------------
-    def encrypt(self, plaintext: bytes, *, tenant_id: str, user_id: str, table: str,
+    # Ids may be passed by position (tenant, user, table, column) or by keyword.
+    def encrypt(self, plaintext: bytes, tenant_id: str, user_id: str, table: str,
                 column: str) -> bytes:
         self._maybe_refresh()
         version = self.active_version
@@ -148,7 +159,7 @@ class Crypto:
             nonce, plaintext, associated_data(tenant_id, user_id, table, column))
         return bytes([FORMAT]) + version.to_bytes(4, "big") + nonce + ct
 
-    def decrypt(self, ciphertext: bytes, *, tenant_id: str, user_id: str, table: str,
+    def decrypt(self, ciphertext: bytes, tenant_id: str, user_id: str, table: str,
                 column: str) -> bytes:
         self._maybe_refresh()
         if len(ciphertext) < HEADER + 16 or ciphertext[0] != FORMAT:
