@@ -164,6 +164,13 @@ class IdentityService:
 
     async def login(self, email: str, password: str, *, ip: str | None = None,
                     user_agent: str | None = None) -> dict[str, Any]:
+        user = await self.check_login(email, password, ip=ip, user_agent=user_agent)
+        return await self._session(user)
+
+    async def check_login(self, email: str, password: str, *, ip: str | None = None,
+                          user_agent: str | None = None) -> UserRecord:
+        """The active user with this password, throttled and audited; no tokens issued
+        (the dashboard makes its own browser session from it)."""
         email = (email or "").strip().lower()
         keys = [f"login:e:{email}"] + ([f"login:ip:{ip}"] if ip else [])
         for k in keys:
@@ -181,7 +188,7 @@ class IdentityService:
             raise AuthError("invalid email or password")
         await self.audit.record("login", tenant_id=user.tenant_id, user_id=user.id, ip=ip,
                                 user_agent=user_agent)
-        return await self._session(user)
+        return user
 
     async def refresh(self, refresh_token: str, *, ip: str | None = None,
                       user_agent: str | None = None) -> dict[str, Any]:
