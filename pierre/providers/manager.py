@@ -507,6 +507,9 @@ class ProviderManager:
                                                STATUS_REAUTH)
         await self._invalidate(user, provider)
         log.warning("provider_reauthorization_required", provider=provider)
+        if self.services.security is not None:
+            await self.services.security.emit("provider_token_revoked", tenant_id=user.tenant_id,
+                                              user_id=user.user_id, details={"provider": provider})
 
     # -- weather ----------------------------------------------------------------------
     async def weather(self, lat: float, lon: float, when: datetime) -> dict[str, Any] | None:
