@@ -88,7 +88,9 @@ class TokenService:
         return {"keys": list(self._jwks)}
 
     # -- issue and verify ----------------------------------------------------------------
-    async def issue(self, p: Principal, *, ttl_s: int | None = None) -> tuple[str, int]:
+    async def issue(self, p: Principal, *, ttl_s: int | None = None,
+                    extra: dict[str, Any] | None = None) -> tuple[str, int]:
+        """Sign an access token; `extra` claims ride along (the standard ones win)."""
         if self._signing is None:
             await self.load()
         assert self._signing is not None
@@ -100,6 +102,8 @@ class TokenService:
                   "exp": now + ttl, "jti": secrets.token_hex(8)}
         if p.email:
             claims["email"] = p.email
+        if extra:
+            claims = {**extra, **claims}
         token = jwt.encode(claims, private, algorithm=self.algorithm, headers={"kid": kid})
         return token, ttl
 
@@ -141,7 +145,8 @@ class TokenService:
             raise AuthError("invalid token claims")
         principal = Principal(tenant_id=tenant, user_id=sub, role=role,
                               tier=str(claims.get("tier", "starter")), method="jwt",
-                              email=claims.get("email"))
+                              email=claims.get("email"),
+                              issued_at=float(claims["iat"]))
         self._cache[token] = (float(claims["exp"]), principal)
         if len(self._cache) > _CACHE_MAX:
             self._cache.popitem(last=False)
