@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from websockets.typing import Subprotocol
 
 from tests.support.certs import make_cert
 from tests.support.daemon import DaemonProcess
+
+
+def trust(ca: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(ca))
 
 
 def peer_cert_der(port: int, ca: Path) -> bytes:
@@ -41,13 +46,15 @@ def test_tls_on_both_listeners_and_reload(
     tls = {"tls_cert": str(live_cert), "tls_key": str(live_key)}
     d = daemon_factory({"mcp": tls, "http": tls})
 
-    r = httpx.get(f"https://127.0.0.1:{d.http_port}/health", verify=str(first[0]))
+    r = httpx.get(f"https://127.0.0.1:{d.http_port}/health", verify=trust(first[0]))
     assert r.status_code == 200
     # TLS 1.1 and below are refused.
     old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     old.check_hostname = False
     old.verify_mode = ssl.CERT_NONE
-    old.maximum_version = ssl.TLSVersion.TLSv1_1
+    with warnings.catch_warnings():  # the point is to offer a deprecated version
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
     old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     with pytest.raises(ssl.SSLError), socket.create_connection(
         ("127.0.0.1", d.http_port), timeout=5
@@ -61,7 +68,7 @@ def test_tls_on_both_listeners_and_reload(
     assert info.value.response.status_code == 401
 
     # An open keep-alive connection survives the reload.
-    client = httpx.Client(verify=str(first[0]))
+    client = httpx.Client(verify=trust(first[0]))
     assert client.get(f"https://127.0.0.1:{d.http_port}/health").status_code == 200
 
     second = make_cert(tmp_path, "second")
@@ -74,7 +81,7 @@ def test_tls_on_both_listeners_and_reload(
         assert time.monotonic() < deadline, "new certificate not served after SIGHUP"
         time.sleep(0.1)
     assert peer_cert_der(d.mcp_port, second[0]) == expected
-    r = httpx.get(f"https://127.0.0.1:{d.http_port}/health", verify=str(second[0]))
+    r = httpx.get(f"https://127.0.0.1:{d.http_port}/health", verify=trust(second[0]))
     assert r.status_code == 200
     assert client.get(f"https://127.0.0.1:{d.http_port}/health").status_code == 200
     client.close()
