@@ -5,31 +5,38 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: a2a03 run test lint bench install install-systemd clean services mcp2
 
 run: $(STAMP)
 	$(VENV)/bin/pierre serve --config config/pierre.toml
 
-test: $(STAMP) mcp2 a2a03 services
+test: $(TEST_STAMP) mcp2 a2a03 services
 	sh tests/dashboard/ensure_chromium.sh
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check pierre plugins tests
 	$(VENV)/bin/mypy pierre
 
-bench: $(STAMP) services
+bench: $(TEST_STAMP) services
 	$(PY) tests/bench/run_all.py
 
 install: $(STAMP)
 
-# Core + every plugin distribution, editable; test extras. Re-runs when metadata changes.
+# Core + every plugin distribution, editable. Re-runs when metadata changes. Build isolation is
+# off: the venv already has the build backend, and six isolated builds cost most of the install.
 $(STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -U "pip>=24" "setuptools>=68" wheel
-	$(PIP) install -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PIP) install --no-build-isolation -e . $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	@touch $@
+
+# The test extras on top (clients, schemathesis, selenium, linters).
+$(TEST_STAMP): $(STAMP)
+	$(PIP) install --no-build-isolation -e ".[test]"
 	@touch $@
 
 # The A2A 0.3 client (a2a-sdk<1) conflicts with 1.x, so it gets its own venv.
