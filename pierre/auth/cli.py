@@ -43,6 +43,14 @@ async def open_identity(cfg: Config) -> AsyncIterator[Any]:
         await db.close()
 
 
+async def _admin_action(ident: Any, command: str, tenant_id: str | None,
+                        **details: Any) -> None:
+    """The CLI runs outside the daemon, so its admin actions reach the security audit
+    trail directly (same record the monitor writes for an `admin_action` event)."""
+    await ident.audit.record("security.admin_action", tenant_id=tenant_id,
+                             details={"action": command, "via": "cli", **details})
+
+
 def _run(args: argparse.Namespace, body: Any) -> int:
     cfg = load(args)
 
@@ -57,6 +65,7 @@ def cmd_create_tenant(args: argparse.Namespace) -> int:
     async def body(ident: Any) -> int:
         t = await ident.create_tenant(args.name)
         await ident.audit.record("admin_cli", tenant_id=t.id, details={"command": "create-tenant"})
+        await _admin_action(ident, "create-tenant", t.id, target=t.id)
         emit({"id": t.id, "name": t.name}, args.json, f"tenant {t.name} created: {t.id}")
         return 0
 
@@ -75,6 +84,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
         tenant = await ident.resolve_tenant(args.tenant)
         user = await ident.create_user(tenant.id, args.email, role=args.role, password=password)
+        await _admin_action(ident, "create-user", tenant.id, target=user.id, role=args.role)
         emit(user_view(user), args.json, f"user {user.email} ({user.role}) created: {user.id}")
         return 0
 
@@ -90,6 +100,8 @@ def cmd_create_api_key(args: argparse.Namespace) -> int:
             raise NotFound(f"no user with email {args.email!r}")
         issued = await ident.create_api_key(user.tenant_id, user.id, tier=args.tier,
                                             name=args.name, expires_days=args.expires_days)
+        await _admin_action(ident, "create-api-key", user.tenant_id, target=user.id,
+                            key_id=issued.record.id, tier=args.tier)
         emit({**key_view(issued.record), "key": issued.key}, args.json,
              f"{issued.key}\n(store it now: it is not shown again; id {issued.record.id})")
         return 0
@@ -117,6 +129,7 @@ def cmd_revoke_api_key(args: argparse.Namespace) -> int:
         if rec is None:
             raise NotFound(f"no API key {args.id!r}")
         revoked = await ident.revoke_api_key(rec.tenant_id, rec.id)
+        await _admin_action(ident, "revoke-api-key", rec.tenant_id, key_id=rec.id)
         emit({"id": rec.id, "revoked": revoked}, args.json,
              f"API key {rec.id} " + ("revoked" if revoked else "was already revoked"))
         return 0
@@ -138,6 +151,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
             result["signing_kid"] = await ident.tokens.rotate()
             progress(f"new JWT signing key {result['signing_kid']}")
         await ident.audit.record("keys_rotated", tenant_id=None, details=result)
+        await _admin_action(ident, "rotate-keys", None)
         if args.json:
             emit(result, True)
         return 0

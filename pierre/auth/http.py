@@ -48,10 +48,18 @@ async def require_principal(request: web.Request) -> Principal:
     return principal
 
 
+async def _admin_mfa(request: web.Request, p: Principal) -> None:
+    """`[security] require_admin_mfa`: a server admin without MFA is refused here."""
+    sec = request.app[SERVICES].security
+    if sec is not None:
+        await sec.mfa.admin_ok(p.tenant_id, p.user_id, p.role)
+
+
 async def _tenant_admin(request: web.Request) -> Principal:
     p = await require_principal(request)
     if not p.is_tenant_admin:
         raise Forbidden("tenant administrator role required")
+    await _admin_mfa(request, p)
     return p
 
 
@@ -59,7 +67,31 @@ async def _server_admin(request: web.Request) -> Principal:
     p = await require_principal(request)
     if not p.is_admin:
         raise Forbidden("server administrator role required")
+    await _admin_mfa(request, p)
     return p
+
+
+async def _security_event(request: web.Request, event: str, p: Principal,
+                          details: dict[str, Any]) -> None:
+    sec = request.app[SERVICES].security
+    if sec is not None:
+        await sec.emit(event, tenant_id=p.tenant_id, user_id=p.user_id, ip=request.remote,
+                       credential_id=p.credential_id, details=details)
+
+
+async def _admin_action(request: web.Request, p: Principal, action: str,
+                        **details: Any) -> None:
+    await _security_event(request, "admin_action", p, {"action": action, **details})
+
+
+async def _other_tenant(request: web.Request, p: Principal, resource: str,
+                        ref: str) -> NotFound:
+    """Report a refused id (another tenant's or none at all: enumeration either way) and
+    return the 404 to raise, which says nothing of whether it exists elsewhere."""
+    await _security_event(request, "cross_tenant_refused", p,
+                          {"resource": resource, "id": ref[:100],
+                           "path": request.path[:200]})
+    return NotFound(f"no such {resource.replace('_', ' ')}")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -99,8 +131,11 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     data = await _body(request)
     ip, ua = _client(request)
+    code = data.get("mfa_code")
+    if code is not None and not isinstance(code, str):
+        raise InvalidArguments("'mfa_code' must be a string", field="mfa_code")
     return _json(await _ident(request).login(_str(data, "email"), _str(data, "password"),
-                                             ip=ip, user_agent=ua))
+                                             ip=ip, user_agent=ua, mfa_code=code))
 
 
 async def refresh(request: web.Request) -> web.Response:
@@ -156,9 +191,13 @@ async def delete_key(request: web.Request) -> web.Response:
     p = await require_principal(request)
     ident = _ident(request)
     rec = await ident.db.get_api_key(p.tenant_id, request.match_info["key_id"])
-    if rec is None or (rec.user_id != p.user_id and not p.is_tenant_admin):
+    if rec is None:
+        raise await _other_tenant(request, p, "API_key", request.match_info["key_id"])
+    if rec.user_id != p.user_id and not p.is_tenant_admin:
         raise NotFound("no such API key")
     await ident.revoke_api_key(p.tenant_id, rec.id, actor=p)
+    if rec.user_id != p.user_id:
+        await _admin_action(request, p, "api_key_revoked", key_id=rec.id, owner=rec.user_id)
     return web.Response(status=204)
 
 
@@ -178,6 +217,7 @@ async def tenant_create_user(request: web.Request) -> web.Response:
     user = await _ident(request).create_user(
         p.tenant_id, _str(data, "email"), role=role,
         password=_str(data, "password", required=False), actor=p)
+    await _admin_action(request, p, "user_created", target=user.id, role=role)
     return _json(user_view(user), 201)
 
 
@@ -195,12 +235,13 @@ async def tenant_update_user(request: web.Request) -> web.Response:
         raise InvalidArguments("status must be active or disabled", field="status")
     user_id = request.match_info["user_id"]
     if await ident.db.get_user(p.tenant_id, user_id) is None:
-        raise NotFound("no such user")
+        raise await _other_tenant(request, p, "user", user_id)
     user = await ident.db.update_user(p.tenant_id, user_id, role=role, status=status)
     if status == "disabled":
         await ident.db.revoke_user_refresh_tokens(p.tenant_id, user_id)
     await ident.audit.record("user_updated", tenant_id=p.tenant_id, user_id=p.user_id,
                              details={"target": user_id, "role": role, "status": status})
+    await _admin_action(request, p, "user_updated", target=user_id, role=role, status=status)
     return _json(user_view(user))
 
 
@@ -236,6 +277,7 @@ async def put_oauth_app(request: web.Request) -> web.Response:
                               scopes=scopes)
     await _ident(request).audit.record("oauth_app_set", tenant_id=p.tenant_id,
                                        user_id=p.user_id, details={"provider": provider})
+    await _admin_action(request, p, "oauth_app_set", provider=provider)
     app = await db.get_oauth_app(p.tenant_id, provider)
     return _json(_app_view(app))
 
@@ -247,6 +289,7 @@ async def delete_oauth_app(request: web.Request) -> web.Response:
         raise NotFound("no OAuth app for this provider")
     await _ident(request).audit.record("oauth_app_deleted", tenant_id=p.tenant_id,
                                        user_id=p.user_id, details={"provider": provider})
+    await _admin_action(request, p, "oauth_app_deleted", provider=provider)
     return web.Response(status=204)
 
 
@@ -265,6 +308,7 @@ async def admin_create_tenant(request: web.Request) -> web.Response:
     p = await _server_admin(request)
     data = await _body(request)
     tenant = await _ident(request).create_tenant(_str(data, "name"), actor=p)
+    await _admin_action(request, p, "tenant_created", target=tenant.id)
     return _json(_tenant_view(tenant), 201)
 
 
@@ -299,6 +343,9 @@ async def admin_audit(request: web.Request) -> web.Response:
     tenant = request.query.get("tenant_id")
     if not p.is_admin:
         if tenant is not None and tenant != p.tenant_id:
+            await _security_event(request, "cross_tenant_refused", p,
+                                  {"resource": "audit", "id": tenant[:100],
+                                   "path": request.path})
             raise Forbidden("tenant administrators see their own tenant's audit log only")
         tenant = p.tenant_id
     rows = await _ident(request).db.list_audit(

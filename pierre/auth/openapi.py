@@ -36,7 +36,9 @@ def _body(schema: S) -> S:
 def _op(summary: str, responses: S, *, auth: bool = True, body: S | None = None,
         params: list[S] | None = None, errors: tuple[str, ...] = ()) -> S:
     op: S = {"summary": summary, "responses": dict(responses)}
-    codes = set(errors) | ({"401"} if auth else set())
+    # 403 on every authenticated call: the security monitor may have locked the
+    # address, the account or the API key (pierre.security).
+    codes = set(errors) | ({"401", "403"} if auth else set())
     if body is not None:
         op["requestBody"] = _body(body)
         codes.add("400")
@@ -107,6 +109,10 @@ SCHEMAS: S = {
     "Credentials": {"type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"},
                                    "password": {"type": "string"}}},
+    "Login": {"type": "object", "required": ["email", "password"],
+              "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                             "mfa_code": {"type": "string", "description":
+                                          "TOTP or recovery code, when the account uses MFA"}}},
     "RefreshRequest": {"type": "object", "required": ["refresh_token"],
                        "properties": {"refresh_token": {"type": "string"}}},
 }
@@ -126,14 +132,14 @@ def paths() -> S:
             errors=("403", "409"))},
         "/api/auth/login": {"post": _op(
             "Exchange email and password for an access and a refresh token",
-            _ok(_ref("Tokens")), auth=False, body=_ref("Credentials"),
-            errors=("401", "429"))},
+            _ok(_ref("Tokens")), auth=False, body=_ref("Login"),
+            errors=("401", "403", "429"))},
         "/api/auth/refresh": {"post": _op(
             "Rotate a refresh token (reuse revokes the whole family)", _ok(_ref("Tokens")),
-            auth=False, body=_ref("RefreshRequest"), errors=("401",))},
+            auth=False, body=_ref("RefreshRequest"), errors=("401", "403"))},
         "/api/auth/logout": {"post": _op(
             "Revoke a refresh token family", _ok(None, "204", "logged out"), auth=False,
-            body=_ref("RefreshRequest"), errors=("401",))},
+            body=_ref("RefreshRequest"), errors=("401", "403"))},
         "/api/me": {"get": _op("The caller's account", _ok(_ref("Me")))},
         "/api/keys": {
             "get": _op("The caller's API keys (prefix and metadata only)", _ok(_list("ApiKey"))),

@@ -20,6 +20,9 @@ class Principal:
     credential_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     email: str | None = None
+    # When the session's credential was issued (JWT `iat`): a forced re-authentication
+    # refuses tokens issued before it.
+    issued_at: float | None = None
 
     @property
     def is_admin(self) -> bool:

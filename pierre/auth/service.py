@@ -23,6 +23,7 @@ from pierre.auth.tokens import ROLES, TokenService
 from pierre.config.schema import Config
 from pierre.errors import AuthError, Conflict, Forbidden, InvalidArguments, NotFound, RateLimited
 from pierre.plugins.database import ApiKeyLookup, ApiKeyRecord, TenantRecord, UserRecord
+from pierre.security.events import account_key
 
 log = structlog.get_logger("pierre.auth")
 
@@ -56,8 +57,10 @@ class IdentityService:
     """Implements :class:`pierre.auth.principal.Authenticator` and account operations."""
 
     def __init__(self, config: Config, db: Any, crypto: Any, audit: Any,
-                 ratelimiter: Any = None) -> None:
+                 ratelimiter: Any = None, services: Any = None) -> None:
         self.config = config
+        # For `services.security`, which the daemon builds after the authenticator.
+        self.services = services
         self.db = db
         self.audit = audit
         self.ratelimiter = ratelimiter
@@ -69,6 +72,11 @@ class IdentityService:
         self._local_failures: dict[str, list[float]] = {}
         self._keys: dict[str, tuple[float, ApiKeyLookup]] = {}
 
+    @property
+    def security(self) -> Any:
+        """The security monitor, when the daemon runs one (not in the CLI)."""
+        return getattr(self.services, "security", None)
+
     # -- authentication ----------------------------------------------------------------
     async def authenticate(self, token: str, *, transport: str, ip: str | None = None,
                            user_agent: str | None = None) -> Principal:
@@ -78,10 +86,23 @@ class IdentityService:
         if not token:
             raise AuthError("missing credentials: send Authorization: Bearer <JWT or API key>")
         if looks_like_api_key(token):
-            return await self._api_key(token, ip=ip, user_agent=user_agent)
-        if token.count(".") == 2:
-            return await self.tokens.verify(token)
-        raise AuthError("unrecognized credential: expected a JWT or a pk_live_/pk_trial_ key")
+            principal = await self._api_key(token, ip=ip, user_agent=user_agent)
+        elif token.count(".") == 2:
+            principal = await self.tokens.verify(token)
+        else:
+            raise AuthError("unrecognized credential: expected a JWT or a pk_live_/pk_trial_ key")
+        sec = self.security
+        if sec is not None:
+            # Locked address/account, suspended key, or a session older than a forced
+            # re-authentication; lookups are cached, so this is cheap per request.
+            await sec.check_allowed(ip=ip, user_id=principal.user_id,
+                                    credential_id=principal.credential_id,
+                                    issued_at=principal.issued_at)
+            if principal.method == "api_key":
+                await sec.emit("api_key_used", tenant_id=principal.tenant_id,
+                               user_id=principal.user_id, ip=ip,
+                               credential_id=principal.credential_id)
+        return principal
 
     async def _api_key(self, key: str, *, ip: str | None, user_agent: str | None) -> Principal:
         digest = hash_api_key(key)
@@ -163,8 +184,40 @@ class IdentityService:
                 "refresh_token": refresh, "user": user_view(user)}
 
     async def login(self, email: str, password: str, *, ip: str | None = None,
-                    user_agent: str | None = None) -> dict[str, Any]:
-        user = await self.check_login(email, password, ip=ip, user_agent=user_agent)
+                    user_agent: str | None = None, mfa_code: str | None = None
+                    ) -> dict[str, Any]:
+        """Password (+ second factor when enrolled) -> access and refresh tokens.
+
+        With the security monitor: a locked address or account is refused before the
+        password is checked; failures (throttled attempts too) are `login_failed`
+        events keyed by the hashed login, which the brute-force rules count."""
+        email = (email or "").strip().lower()
+        sec = self.security
+        if sec is None:
+            return await self._session(await self.check_login(email, password, ip=ip,
+                                                              user_agent=user_agent))
+        account = account_key(email)
+        await sec.check_allowed(ip=ip, account=account)
+        try:
+            user = await self.check_login(email, password, ip=ip, user_agent=user_agent)
+        except (AuthError, RateLimited) as exc:
+            known = await self.db.find_user_by_email(email) if email else None
+            await sec.emit("login_failed", tenant_id=known.tenant_id if known else None,
+                           user_id=known.id if known else None, ip=ip,
+                           details={"account": account,
+                                    "reason": "throttled" if isinstance(exc, RateLimited)
+                                    else "bad_credentials"})
+            raise
+        await sec.check_allowed(user_id=user.id)
+        try:
+            await sec.mfa.check_login(user.tenant_id, user.id, user.role, mfa_code, ip=ip,
+                                      account=account)
+        except AuthError as exc:
+            if exc.code == AuthError.code:  # a wrong code (not "send a code") is a failure
+                for k in (f"login:e:{email}", *([f"login:ip:{ip}"] if ip else [])):
+                    await self._fail(k)
+            raise
+        await sec.emit("login_succeeded", tenant_id=user.tenant_id, user_id=user.id, ip=ip)
         return await self._session(user)
 
     async def check_login(self, email: str, password: str, *, ip: str | None = None,
@@ -196,12 +249,20 @@ class IdentityService:
             (refresh_token or "").encode()).hexdigest())
         if rec is None or rec.revoked_at is not None:
             raise AuthError("invalid refresh token")
+        sec = self.security
+        if sec is not None:  # a forced re-authentication ends refresh chains begun before it
+            await sec.check_allowed(ip=ip, user_id=rec.user_id,
+                                    issued_at=rec.created_at.timestamp())
         if rec.used_at is not None or not await self.db.mark_refresh_token_used(
                 rec.id, datetime.now(UTC)):
             # A used refresh token came back: it was stolen or replayed. Kill the family.
             await self.db.revoke_refresh_family(rec.tenant_id, rec.family_id)
             await self.audit.record("refresh_token_reuse", tenant_id=rec.tenant_id,
                                     user_id=rec.user_id, ip=ip, user_agent=user_agent)
+            if sec is not None:
+                await sec.emit("refresh_token_reuse", tenant_id=rec.tenant_id,
+                               user_id=rec.user_id, ip=ip,
+                               details={"family_id": rec.family_id})
             raise AuthError("refresh token already used; please log in again")
         if rec.expires_at <= datetime.now(UTC):
             raise AuthError("refresh token expired")
@@ -343,7 +404,7 @@ def build_authenticator(services: Any) -> IdentityService:
     if services.audit is None:
         services.audit = AuditLog(services.db)
     ident = IdentityService(services.config, services.db, services.crypto, services.audit,
-                            services.ratelimiter)
+                            services.ratelimiter, services)
     services.extras["identity"] = ident
     return ident
 

@@ -145,7 +145,8 @@ class TokenService:
             raise AuthError("invalid token claims")
         principal = Principal(tenant_id=tenant, user_id=sub, role=role,
                               tier=str(claims.get("tier", "starter")), method="jwt",
-                              email=claims.get("email"))
+                              email=claims.get("email"),
+                              issued_at=float(claims["iat"]))
         self._cache[token] = (float(claims["exp"]), principal)
         if len(self._cache) > _CACHE_MAX:
             self._cache.popitem(last=False)

@@ -105,7 +105,9 @@ class Detector:
 
     async def _login_failure(self, event: ev.Event) -> list[Detection]:
         out: list[Detection] = []
-        account = event.user_id or str(event.details.get("account") or "").lower() or None
+        # The login name (hashed) when the caller reports one: the same key before and
+        # after the user is known, so wrong passwords and wrong MFA codes add up.
+        account = str(event.details.get("account") or "").lower() or event.user_id or None
         cfg = self.cfg
         if account and cfg.brute_force_account.enabled:
             rule: RuleConfig = cfg.brute_force_account

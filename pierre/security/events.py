@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,15 @@ MFA_ENROLLED = "mfa_enrolled"
 MFA_DISABLED = "mfa_disabled"
 RECOVERY_CODE_USED = "mfa_recovery_code_used"
 LOCKED_OUT = "locked_out_refused"
+
+
+
+def account_key(login: str) -> str:
+    """The account a login attempt names, as rules and locks key it: a short hash of
+    the lower-cased login, so audit details and counters carry no email address.
+    The dashboard's sign-in uses the same derivation."""
+    return hashlib.sha256((login or "").strip().lower().encode()).hexdigest()[:16]
+
 
 # Counted for the rules but too frequent to be audit records one by one.
 NOT_AUDITED = frozenset({API_KEY_USED, TOOL_CALL})

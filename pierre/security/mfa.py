@@ -125,11 +125,12 @@ class MfaService:
 
     # -- login -------------------------------------------------------------------
     async def check_login(self, tenant_id: str, user_id: str, role: str, code: str | None, *,
-                          ip: str | None = None) -> bool:
+                          ip: str | None = None, account: str | None = None) -> bool:
         """Call after the password matched. True when a second factor was checked.
 
         Raises MfaRequired without a code, AuthError (and emits `mfa_failed`, which
-        the brute-force rules count) with a wrong or reused one. Admins still to enrol
+        the brute-force rules count under `account`, the login's account key, like
+        wrong passwords) with a wrong or reused one. Admins still to enrol
         can sign in (to enrol); :meth:`admin_ok` refuses them on admin routes.
         """
         state = await self._state(tenant_id, user_id)
@@ -150,7 +151,8 @@ class MfaService:
             await self.monitor.emit(ev.RECOVERY_CODE_USED, tenant_id=tenant_id,
                                     user_id=user_id, ip=ip, details={"left": len(remaining)})
             return True
-        await self.monitor.emit(ev.MFA_FAILED, tenant_id=tenant_id, user_id=user_id, ip=ip)
+        await self.monitor.emit(ev.MFA_FAILED, tenant_id=tenant_id, user_id=user_id, ip=ip,
+                                details={"account": account} if account else None)
         raise AuthError("the two-step sign-in code is not valid (or was already used)")
 
     async def admin_ok(self, tenant_id: str, user_id: str, role: str) -> None:

@@ -168,8 +168,10 @@ class SecurityMonitor:
             kind: Kind = _KIND_OF[action]  # type: ignore[assignment]
             key = _SUBJECT_KEY[kind]
             target = d.subject.get(key) or getattr(e, key, None)
-            if not target and kind == "account":
-                target = d.subject.get("account")  # an account named by login, no user id
+            if kind == "account" and d.subject.get("account"):
+                # A login name (brute force): the lock stops sign-in, not the owner's
+                # existing sessions and keys, so an attacker can't cut a victim off.
+                target = d.subject["account"]
             if not target:
                 return {**out, "skipped": f"no {key} known"}
             if kind == "address" and self.detector.trusted(target):

@@ -136,11 +136,14 @@ async def test_brute_force_locks_the_account_then_admin_unlocks(
         await mon.emit(ev.LOGIN_FAILED, user_id="u1", ip=f"198.51.100.{i}",
                        details={"account": "ana@x.org"})
     with pytest.raises(Locked) as refused:
-        await mon.check_allowed(user_id="u1", ip="198.51.100.50")
+        await mon.check_allowed(account="ana@x.org", ip="198.51.100.50")
     assert "blocked" in refused.value.message and refused.value.http_status == 403
+    # The lock stops sign-in by that login name; the owner's sessions and keys go on.
+    await mon.check_allowed(user_id="u1", ip="198.51.100.50")
     (alert,) = await wait_alert(hook)
     assert alert["rule"] == "brute_force_account" and alert["subject"]["user_id"] == "u1"
     assert alert["actions"][0]["kind"] == "account"
+    assert alert["actions"][0]["target"] == "ana@x.org"
     assert len(await audit(env, "security.login_failed")) == 3
     (applied,) = await audit(env, "security.action")
     assert applied.details["rule"] == "brute_force_account"
@@ -153,7 +156,7 @@ async def test_brute_force_locks_the_account_then_admin_unlocks(
     assert acked["acknowledged_by"] == "admin1"
     assert await mon.list_alerts(include_acknowledged=False) == []
     await mon.undo_by_id(alert["actions"][0]["restriction_id"], by="admin1")
-    await mon.check_allowed(user_id="u1", ip="198.51.100.50")
+    await mon.check_allowed(account="ana@x.org", ip="198.51.100.50")
     assert len(await audit(env, "security.action_undone")) == 1
 
 
