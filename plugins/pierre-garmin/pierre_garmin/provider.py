@@ -237,7 +237,7 @@ class GarminProvider(Provider):
                         items = await self._fetch_ping(manager, user, str(item["callbackURL"]))
                     for summary in items:
                         try:
-                            await self._store(manager.store, user, kind, summary)
+                            await self.store_summary(manager.store, user, kind, summary)
                         except (KeyError, ValueError, TypeError) as exc:
                             log.warning("garmin_summary_unreadable", kind=kind,
                                         error=type(exc).__name__)
@@ -272,7 +272,9 @@ class GarminProvider(Provider):
         return [x for x in resp.data if isinstance(x, dict)] if isinstance(resp.data, list) \
             else []
 
-    async def _store(self, store: Any, user: UserRef, kind: str, item: dict[str, Any]) -> None:
+    async def store_summary(self, store: Any, user: UserRef, kind: str,
+                            item: dict[str, Any]) -> None:
+        """Normalize one delivered summary of `kind` and keep it for `user`."""
         if kind == "activities":
             act = parsing.activity(item, self.name)
             old = await store.get_activity(user, self.name, act.provider_id)
