@@ -49,6 +49,8 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
     s.db = db_cls.from_config(_options(cfg.database), ctx)
     await s.db.start()
     closers.append(s.db.close)
+    if s.metrics is not None and callable(in_use := getattr(s.db, "pool_in_use", None)):
+        s.metrics.track_db_pool(in_use)
     if cfg.database.migrate_on_start:
         await s.db.migrate()
     await s.db.check_schema()

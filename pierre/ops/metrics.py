@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -59,5 +60,33 @@ class Metrics:
     def track_db_pool(self, fn: Callable[[], float]) -> None:
         self.db_pool_in_use.set_function(fn)
 
+    def track_connections(self, transport: str, fn: Callable[[], float]) -> None:
+        """Read the count when scraped: no inc/dec pairs to keep balanced on error paths."""
+        self.connections.labels(transport).set_function(fn)
+
+    def refused(self, scope: str | None) -> None:
+        self.ratelimit_refusals.labels(scope or "unknown").inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def outcome(exc: BaseException | None) -> str:
+    """A bounded label for how a call ended: "ok", an upstream HTTP status, or an error code.
+
+    Never the message (unbounded, and may carry user data)."""
+    if exc is None:
+        return "ok"
+    status = getattr(exc, "status", None)
+    if isinstance(status, int):
+        return str(status)
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    return "error" if isinstance(exc, Exception) else "cancelled"
+
+
+def of(services: Any) -> Metrics | None:
+    """The daemon's metrics, or None in in-process tests that built Services without them."""
+    m = getattr(services, "metrics", None)
+    return m if isinstance(m, Metrics) else None

@@ -434,10 +434,16 @@ class McpSession:
             log.exception("mcp_handler_failed", method=method)
             return rpc.error(req.id, rpc.INTERNAL_ERROR, "Internal error")
         finally:
+            elapsed = time.perf_counter() - start
             if method != "initialize" or outcome != "ok":
                 log.info("mcp_request", method=method, transport=self.transport,
                          tenant=self.principal.tenant_id, outcome=outcome,
-                         ms=round((time.perf_counter() - start) * 1000, 2))
+                         ms=round(elapsed * 1000, 2))
+            if (metrics := self._engine.services.metrics) is not None:
+                # Only known method names: a client must not grow the label set.
+                label = method if known_method(method) else "unknown"
+                metrics.requests.labels(self.transport, label, outcome).inc()
+                metrics.request_seconds.labels(self.transport).observe(elapsed)
 
     def _initialize(self, params: Any) -> dict[str, Any]:
         if self.state.initialized:

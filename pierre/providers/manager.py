@@ -41,6 +41,7 @@ from pierre.models import (
     Stats,
     Zones,
 )
+from pierre.ops.metrics import outcome as call_outcome
 from pierre.plugins.base import PluginContext
 from pierre.plugins.provider import CallContext, OAuthApp, Provider, TokenSet, UserRef
 from pierre.providers import oauth
@@ -483,7 +484,7 @@ class ProviderManager:
                     await self._mark_reauth(user, p.name)
                     raise self._reauth(p)
                 try:
-                    new = await p.refresh(app, current)
+                    new = await self._counted_refresh(p, app, current)
                 except (ReauthorizationRequired, TokenRejected):
                     await self._mark_reauth(user, p.name)
                     raise self._reauth(p) from None
@@ -501,6 +502,17 @@ class ProviderManager:
             finally:
                 if limiter is not None and lock_token is not None:
                     await limiter.release_lock(lock_key, lock_token)
+
+    async def _counted_refresh(self, p: Provider, app: OAuthApp, tokens: TokenSet) -> TokenSet:
+        failure: BaseException | None = None
+        try:
+            return await p.refresh(app, tokens)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            if (metrics := self.services.metrics) is not None:
+                metrics.token_refreshes.labels(p.name, call_outcome(failure)).inc()
 
     async def _mark_reauth(self, user: UserRef, provider: str) -> None:
         await self._db().set_connection_status(user.tenant_id, user.user_id, provider,
@@ -557,6 +569,8 @@ class ProviderClient:
         full = m.cache_prefix(self._user, self.name) + key
         if cache is not None and ttl > 0:
             hit = await cache.get(full)
+            if (metrics := m.services.metrics) is not None:
+                metrics.cache_lookups.labels("miss" if hit is None else "hit").inc()
             if hit is not None:
                 try:
                     return msgspec.json.decode(hit, type=typ)
@@ -591,10 +605,16 @@ class ProviderClient:
         """Run `fetch`, then share the provider's last rate-limit headers (429s too)."""
         seen: list[Mapping[str, str]] = []
         reset = _SEEN_HEADERS.set(seen)
+        failure: BaseException | None = None
         try:
             return await fetch(ctx)
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             _SEEN_HEADERS.reset(reset)
+            if (metrics := self._manager.services.metrics) is not None:
+                metrics.provider_calls.labels(self.name, call_outcome(failure)).inc()
             limits = self._manager.services.limits
             record = getattr(limits, "provider_record", None)
             if seen and app_id is not None and record is not None:

@@ -168,8 +168,13 @@ class RateLimitService:
                 await self.services.security.emit(
                     "rate_limited", tenant_id=principal.tenant_id, user_id=principal.user_id,
                     credential_id=principal.credential_id, details={"scope": decision.scope})
+            self._count_refusal(decision.scope)
             raise self._refusal(principal, decision)
         return decision
+
+    def _count_refusal(self, scope: str | None) -> None:
+        if self.services.metrics is not None:
+            self.services.metrics.refused(scope)
 
     def _refusal(self, principal: Principal, d: Decision) -> RateLimited:
         retry = d.retry_after_s if math.isfinite(d.retry_after_s) else MAX_RETRY_S
@@ -207,11 +212,13 @@ class RateLimitService:
         if per_min > 0 and limiter is not None:
             d = await self._backend(limiter.check(f"g:ip:{ip}:hs", per_min, per_min / 60.0))
             if d is not None and not d.allowed:
+                self._count_refusal("handshake")
                 raise RateLimited(
                     f"too many connection attempts from this address ({per_min} per minute)",
                     retry_after=d.retry_after_s, limit=per_min, scope="handshake",
                 )
         if 0 < mcp.max_connections_per_ip <= self._conns_ip.get(ip, 0):
+            self._count_refusal("connections_per_ip")
             raise RateLimited(
                 f"too many open connections from this address (max "
                 f"{mcp.max_connections_per_ip})", retry_after=CONNECTION_RETRY_S,
@@ -220,6 +227,7 @@ class RateLimitService:
         if credential_key and 0 < mcp.max_connections_per_key <= self._conns_key.get(
             credential_key, 0
         ):
+            self._count_refusal("connections_per_key")
             raise RateLimited(
                 f"too many open connections for this credential (max "
                 f"{mcp.max_connections_per_key})", retry_after=CONNECTION_RETRY_S,

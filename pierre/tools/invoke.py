@@ -30,6 +30,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from pierre.errors import InvalidArguments, NotFound, PierreError
+from pierre.ops.metrics import of as metrics_of
+from pierre.ops.metrics import outcome as call_outcome
 from pierre.tools.base import LogFn, ProgressFn, ToolContext, ToolSpec, _no_log, _no_progress
 
 if TYPE_CHECKING:
@@ -163,6 +165,42 @@ def _coerce(schema: Any, value: Any) -> Any:
 
 # -- invocation ------------------------------------------------------------------
 async def invoke_tool(
+    services: Services,
+    principal: Principal,
+    name: str,
+    arguments: dict[str, Any] | None,
+    *,
+    progress: ProgressFn | None = None,
+    log: LogFn | None = None,
+    transport: str = "mcp",
+) -> ToolOutcome:
+    metrics = metrics_of(services)
+    if metrics is None:
+        return await _invoke_tool(services, principal, name, arguments, progress=progress,
+                                  log=log, transport=transport)
+    # Label by registered name only: a caller-chosen name would grow the series unbounded.
+    label = name if services.tools.get(name) is not None else "unknown"
+    start = time.perf_counter()
+    failure: BaseException | None = None
+    try:
+        result = await _invoke_tool(services, principal, name, arguments, progress=progress,
+                                    log=log, transport=transport)
+    except BaseException as exc:
+        failure = exc
+        raise
+    finally:
+        if failure is not None:
+            how = call_outcome(failure)
+        elif result.error is not None:
+            how = call_outcome(result.error)
+        else:
+            how = "error" if result.is_error else "ok"
+        metrics.tool_calls.labels(label, how).inc()
+        metrics.tool_seconds.labels(label).observe(time.perf_counter() - start)
+    return result
+
+
+async def _invoke_tool(
     services: Services,
     principal: Principal,
     name: str,

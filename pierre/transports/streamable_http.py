@@ -315,6 +315,8 @@ class StreamableHttp:
 
 def setup(app: web.Application, services: Services) -> None:
     handler = StreamableHttp(services, get_engine(services))
+    if services.metrics is not None:  # open GET server streams (the long-lived part)
+        services.metrics.track_connections("http-stream", lambda: len(handler.streams))
     path = services.config.mcp.path
     app.router.add_route("POST", path, handler.post)
     app.router.add_route("GET", path, handler.get)

@@ -93,6 +93,8 @@ class McpWebSocketServer:
             ping_interval=cfg.ping_interval_s or None, ping_timeout=cfg.ping_timeout_s or None,
             server_header="Pierre", logger=_wslog, **kwargs,
         )
+        if self.services.metrics is not None:
+            self.services.metrics.track_connections("websocket", lambda: self._open)
         addr = next(iter(self._server.sockets)).getsockname()
         return addr[0], addr[1]
 

@@ -133,6 +133,11 @@ class PostgresDatabase(SqlDatabase):
             await self._pool.close()
             self._pool = None
 
+    def pool_in_use(self) -> float:
+        """Connections checked out of the pool now (the daemon exports it to /metrics)."""
+        pool = self._pool
+        return float(pool.get_size() - pool.get_idle_size()) if pool is not None else 0.0
+
     def _need(self) -> asyncpg.Pool:
         if self._pool is None:
             raise ServiceUnavailable("the database is not open")
