@@ -714,6 +714,16 @@ class SqlDatabase:
                 tenant_id, user_id, provider, kind, self.day(start), self.day(end))
         return [_json(r["data"]) for r in rows]
 
+    async def delete_provider_data(self, tenant_id: str, user_id: str, provider: str) -> int:
+        async with self.write() as c:
+            n = await c.execute(
+                "DELETE FROM stored_activities WHERE tenant_id = ? AND user_id = ? "
+                "AND provider = ?", tenant_id, user_id, provider)
+            n += await c.execute(
+                "DELETE FROM daily_records WHERE tenant_id = ? AND user_id = ? "
+                "AND provider = ?", tenant_id, user_id, provider)
+        return int(n)
+
     # -- goals and settings ------------------------------------------------------------------
     @staticmethod
     def _goal(r: Row) -> dict[str, Any]:

@@ -378,6 +378,11 @@ class Database(Protocol):
         """Oldest first, `start` and `end` inclusive; each dict is the stored data."""
         ...
 
+    async def delete_provider_data(self, tenant_id: str, user_id: str, provider: str) -> int:
+        """Drop the user's stored activities and daily records of one provider (on
+        disconnect); return how many rows went."""
+        ...
+
     # -- goals and settings ----------------------------------------------------
     async def create_goal(self, tenant_id: str, user_id: str, data: dict[str, Any]
                           ) -> dict[str, Any]:
