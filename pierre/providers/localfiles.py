@@ -84,6 +84,11 @@ class LocalFilesProvider(Provider):
             todo.append((entry.name, await asyncio.to_thread(_read, entry.path)))
         return await self.import_files(ctx, todo) if todo else None
 
+    async def on_disconnect(self, ctx: CallContext) -> None:
+        """Disconnecting forgets the imported activities (and what the folder held)."""
+        await ctx.store.delete_all(ctx.user, self.name)
+        self._seen.pop(ctx.user, None)
+
     async def athlete(self, ctx: CallContext) -> Athlete:
         return Athlete(provider=self.name, provider_id=ctx.user.user_id)
 
