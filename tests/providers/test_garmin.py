@@ -202,11 +202,17 @@ async def test_revoked_refresh_token_marks_reconnect_needed(svc: Services,
     assert st["garmin"]["needs_reauthorization"]
 
 
-async def test_disconnect_deregisters_upstream(svc: Services, fake: FakeGarmin) -> None:
+async def test_disconnect_deregisters_upstream_and_drops_stored_data(
+        svc: Services, fake: FakeGarmin) -> None:
     who = await new_user(svc)
     await connect(svc, who)
+    await deliver(svc, {"activities": [g.activity(1)], "sleeps": [g.sleep("2025-06-01")]})
     out = await svc.providers.disconnect(who, "garmin")
     assert out["revoked_upstream"] and fake.deregistered == [g.USER_ID]
+    await connect(svc, who)  # stored summaries went with the connection
+    cl = await svc.providers.client(who, "garmin")
+    assert await cl.activities() == []
+    assert await cl.sleep(date(2025, 6, 1), date(2025, 6, 1)) == []
 
 
 async def test_backfill_splits_long_ranges_and_tolerates_duplicates(svc: Services,
