@@ -16,6 +16,7 @@ from pierre.auth.principal import Principal
 from pierre.config.schema import ProviderConfig
 from pierre.errors import (
     InvalidArguments,
+    ProviderError,
     ProviderQuotaExhausted,
     RateLimited,
     ReauthorizationRequired,
@@ -195,7 +196,7 @@ async def test_unticked_sleep_scope_says_so(svc: Services, fake: FakeFitbit) -> 
     fake.drop_scopes = {"sleep"}
     await oauth_dance(svc, who)
     cl = await svc.providers.client(who, "fitbit")
-    with pytest.raises(Exception, match="'sleep' permission was not granted"):
+    with pytest.raises(ProviderError, match="'sleep' permission was not granted"):
         await cl.sleep(fake.today - timedelta(days=1), fake.today)
 
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pierre_fitbit.common import parse_duration_s, parse_number
 from pierre_fitbit.google_health import exercise_sport, parse_civil, parse_time
 
@@ -69,6 +71,12 @@ def test_durations_are_protobuf_strings(raw: object, want: float | None) -> None
                                            (61.5, 61.5), ("x", None), (True, None)])
 def test_int64_values_arrive_as_strings(raw: object, want: float | None) -> None:
     assert parse_number(raw) == want
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+def test_any_protobuf_duration_round_trips(x: float) -> None:
+    assert parse_duration_s(f"{x:.9f}s") == pytest.approx(x, abs=1e-6)
+    assert parse_number(str(int(x))) == int(x)
 
 
 def test_times_and_exercise_types() -> None:
