@@ -7,7 +7,9 @@ Contract:
 
 - raises UnknownTool (a NotFound) when the tool does not exist or is not visible to
   the principal (tier, tenant switch, global switch) -> MCP -32602;
-- raises RateLimited when the caller is over a limit -> MCP JSON-RPC error with retry time;
+- raises RateLimited when the caller is over a limit -> MCP JSON-RPC error with retry time
+  (`charged=True`: the transport already charged this request, as A2A does per request);
+- counts the call per user, tenant, tool and UTC day (`usage_key`) for the usage pages;
 - validates `arguments` against the tool's inputSchema with JSON Schema semantics
   (5.0 is a valid integer and is passed to the handler as 5); a bad argument gives
   ToolOutcome(is_error=True, text="<field>: <what is wrong>");
@@ -20,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,8 @@ log_ = structlog.get_logger("pierre.tools")
 
 # Tenant switches are read from the database at most this often per tenant.
 TENANT_SETTINGS_TTL_S = 5.0
+# Per-day usage counters live a little longer than the 14 days the dashboard shows.
+USAGE_WINDOW_S = 15 * 86_400
 
 
 class UnknownTool(NotFound):
@@ -163,6 +168,27 @@ def _coerce(schema: Any, value: Any) -> Any:
     return value
 
 
+# -- usage counting --------------------------------------------------------------
+def usage_key(tenant_id: str, user_id: str, day: str, tool: str | None = None) -> str:
+    """Tool calls counted per user ("*" = the whole tenant) and UTC day, optionally per tool."""
+    base = f"usage:{tenant_id}:{user_id}:{day}"
+    return f"{base}:{tool}" if tool else base
+
+
+async def _count_call(services: Services, principal: Principal, tool: str) -> None:
+    """Shared counters (the rate-limit backend), so the dashboard's usage page is real."""
+    store = services.ratelimiter
+    if store is None:
+        return
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    keys = [usage_key(principal.tenant_id, who, day, t)
+            for who in (principal.user_id, "*") for t in (None, tool)]
+    try:
+        await asyncio.gather(*(store.incr_window(k, USAGE_WINDOW_S) for k in keys))
+    except Exception as exc:  # counting must never fail the call
+        log_.warning("usage_count_failed", tool=tool, error=type(exc).__name__)
+
+
 # -- invocation ------------------------------------------------------------------
 async def invoke_tool(
     services: Services,
@@ -173,18 +199,19 @@ async def invoke_tool(
     progress: ProgressFn | None = None,
     log: LogFn | None = None,
     transport: str = "mcp",
+    charged: bool = False,
 ) -> ToolOutcome:
     metrics = metrics_of(services)
     if metrics is None:
         return await _invoke_tool(services, principal, name, arguments, progress=progress,
-                                  log=log, transport=transport)
+                                  log=log, transport=transport, charged=charged)
     # Label by registered name only: a caller-chosen name would grow the series unbounded.
     label = name if services.tools.get(name) is not None else "unknown"
     start = time.perf_counter()
     failure: BaseException | None = None
     try:
         result = await _invoke_tool(services, principal, name, arguments, progress=progress,
-                                    log=log, transport=transport)
+                                    log=log, transport=transport, charged=charged)
     except BaseException as exc:
         failure = exc
         raise
@@ -209,12 +236,14 @@ async def _invoke_tool(
     progress: ProgressFn | None = None,
     log: LogFn | None = None,
     transport: str = "mcp",
+    charged: bool = False,
 ) -> ToolOutcome:
     spec = await visible_tool(services, principal, name)
-    if services.limits is not None:
+    if services.limits is not None and not charged:
         await services.limits.check_call(principal)
     if services.security is not None:  # tenant throttle + tool-spike counting
         await services.security.check_tool_call(principal.tenant_id)
+    await _count_call(services, principal, name)
     try:
         args = check_arguments(spec.input_schema, arguments or {})
     except InvalidArguments as exc:
