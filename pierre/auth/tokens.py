@@ -95,11 +95,14 @@ class TokenService:
             await self.load()
         assert self._signing is not None
         kid, private = self._signing
-        now = int(time.time())
+        issued = time.time()
+        now = int(issued)
         ttl = ttl_s or self.ttl_s
+        # `iat` to the millisecond (RFC 7519 NumericDate allows fractions): a forced
+        # re-authentication must tell a token from just before it from one just after.
         claims = {"iss": self.issuer, "aud": self.audience, "sub": p.user_id,
-                  "tenant": p.tenant_id, "role": p.role, "tier": p.tier, "iat": now,
-                  "exp": now + ttl, "jti": secrets.token_hex(8)}
+                  "tenant": p.tenant_id, "role": p.role, "tier": p.tier,
+                  "iat": round(issued, 3), "exp": now + ttl, "jti": secrets.token_hex(8)}
         if p.email:
             claims["email"] = p.email
         if extra:
