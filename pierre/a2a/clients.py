@@ -1,9 +1,10 @@
 """A2A client credentials: registration, OAuth2 client_credentials tokens, bearer auth.
 
 A client belongs to one tenant and user and acts as that user. The secret is
-shown once and stored as an scrypt hash. Tokens are opaque, short-lived
-(`[a2a] client_token_ttl_s`) and kept hashed in the shared cache, so any
-instance can check them and revoking the client stops them at once.
+shown once and stored as an scrypt hash. Tokens are short-lived JWTs signed by
+the identity service's keys (`[a2a] client_token_ttl_s`), so any instance checks
+them without shared state; their audience is Pierre's A2A endpoint only (MCP and
+REST refuse them), and revoking the client stops them at the next request.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import jwt
 
 from pierre.auth.principal import Principal
-from pierre.errors import AuthError, ServiceUnavailable
+from pierre.auth.tokens import TokenService
+from pierre.errors import AuthError
 from pierre.services import Services
 
-TOKEN_PREFIX = "a2at_"
+CLIENT_CLAIM = "a2a_client"
 SECRET_PREFIX = "a2as_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 USAGE_WINDOW_S = 30 * 86_400
@@ -45,8 +48,31 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, digest_hex)
 
 
-def _token_key(token: str) -> str:
-    return "a2a:tok:" + hashlib.sha256(token.encode()).hexdigest()
+def audience(services: Services) -> str:
+    """The audience of client tokens: not the MCP/REST one, so they only open /a2a."""
+    return f"{services.config.security.jwt_audience}#a2a"
+
+
+def _tokens(services: Services) -> TokenService:
+    ts = services.extras.get("a2a_tokens")
+    if ts is None:
+        sec = services.config.security
+        ts = TokenService(services.db, services.crypto, issuer=sec.jwt_issuer,
+                          audience=audience(services), algorithm=sec.jwt_algorithm,
+                          ttl_s=services.config.a2a.client_token_ttl_s)
+        services.extras["a2a_tokens"] = ts
+    return ts
+
+
+def _unverified_claims(token: str) -> dict[str, Any] | None:
+    """Claims for routing only (which verifier to use); never trusted before `verify`."""
+    if token.count(".") != 2:
+        return None
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims
 
 
 def client_json(rec: Any) -> dict[str, Any]:
@@ -59,14 +85,12 @@ def client_json(rec: Any) -> dict[str, Any]:
             "last_seen": ts(rec.last_used_at)}
 
 
-async def _tier_of(services: Services, tenant_id: str) -> str:
-    try:
-        tenant = await services.db.get_tenant(tenant_id)
-    except Exception:
-        return "starter"
+async def tier_of(services: Services, tenant_id: str) -> str:
+    """The tenant's plan, as the identity service puts it in users' tokens."""
+    tenant = await services.db.get_tenant(tenant_id)
     settings = getattr(tenant, "settings", None) or {}
     tier = settings.get("tier") if isinstance(settings, dict) else None
-    return tier if isinstance(tier, str) else "starter"
+    return tier if isinstance(tier, str) and tier else "starter"
 
 
 async def register(services: Services, owner: Principal, name: str, description: str
@@ -80,43 +104,47 @@ async def register(services: Services, owner: Principal, name: str, description:
 
 async def issue_token(services: Services, client_id: str, client_secret: str) -> dict[str, Any]:
     """OAuth2 client_credentials; raise AuthError for an unknown, revoked or wrong client."""
-    if services.cache is None:
-        raise ServiceUnavailable("token store is not available")
     rec = await services.db.get_a2a_client(client_id) if client_id else None
     ok = rec is not None and rec.revoked_at is None and await asyncio.to_thread(
         verify_secret, client_secret, rec.secret_hash)
     if not ok or rec is None:
         raise AuthError("invalid client credentials")
     ttl = services.config.a2a.client_token_ttl_s
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    claims = {"client_id": rec.id, "tenant_id": rec.tenant_id, "user_id": rec.user_id,
-              "tier": await _tier_of(services, rec.tenant_id)}
-    await services.cache.set(_token_key(token), orjson.dumps(claims), ttl)
+    acting = Principal(tenant_id=rec.tenant_id, user_id=rec.user_id, role="user",
+                       tier=await tier_of(services, rec.tenant_id), method="a2a_client",
+                       credential_id=rec.id)
+    token, ttl = await _tokens(services).issue(acting, ttl_s=ttl, extra={CLIENT_CLAIM: rec.id})
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
 
 async def authenticate(services: Services, token: str, ip: str | None) -> Principal:
     """An A2A client token, else a user's JWT or API key through the shared authenticator."""
-    if token.startswith(TOKEN_PREFIX):
-        raw = await services.cache.get(_token_key(token)) if services.cache else None
-        if raw is None:
-            raise AuthError("the access token is invalid or expired")
-        claims = orjson.loads(raw)
-        rec = await services.db.get_a2a_client(claims["client_id"])
-        if rec is None or rec.revoked_at is not None:
-            raise AuthError("the A2A client has been revoked")
-        now = datetime.now(UTC)
-        last = rec.last_used_at
-        if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=UTC))
-                            ) > TOUCH_EVERY:
-            await services.db.touch_a2a_client(rec.id, now)
-        await _count_use(services, rec.id)
-        return Principal(tenant_id=rec.tenant_id, user_id=rec.user_id, role="user",
-                         tier=claims.get("tier", "starter"), method="a2a_client",
-                         credential_id=rec.id)
+    claims = _unverified_claims(token)
+    if claims is not None and claims.get("aud") == audience(services):
+        return await _client_principal(services, token)
     if services.authenticator is None:
         raise AuthError("authentication is not available")
     return await services.authenticator.authenticate(token, transport="a2a", ip=ip)
+
+
+async def _client_principal(services: Services, token: str) -> Principal:
+    verified = await _tokens(services).verify(token)  # signature, issuer, audience
+    claims = _unverified_claims(token) or {}
+    client_id = claims.get(CLIENT_CLAIM)
+    # No clock leeway for our own short tokens: expired means expired.
+    if not isinstance(client_id, str) or float(claims.get("exp", 0)) <= time.time():
+        raise AuthError("the access token is invalid or expired")
+    rec = await services.db.get_a2a_client(client_id)
+    if rec is None or rec.revoked_at is not None or rec.tenant_id != verified.tenant_id:
+        raise AuthError("the A2A client has been revoked")
+    now = datetime.now(UTC)
+    last = rec.last_used_at
+    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=UTC))
+                        ) > TOUCH_EVERY:
+        await services.db.touch_a2a_client(rec.id, now)
+    await _count_use(services, rec.id)
+    return Principal(tenant_id=rec.tenant_id, user_id=rec.user_id, role="user",
+                     tier=verified.tier, method="a2a_client", credential_id=rec.id)
 
 
 async def _count_use(services: Services, client_id: str) -> None:

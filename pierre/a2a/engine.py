@@ -352,8 +352,9 @@ class A2AEngine:
             await self._set(rec, tasks.WORKING, text)
 
         try:
+            # The /a2a request that asked for this run was charged at the edge.
             outcome = await invoke_tool(self.s, rec.principal, name, arguments,
-                                        progress=progress, transport="a2a")
+                                        progress=progress, transport="a2a", charged=True)
         except NotFound:
             await self._set(rec, tasks.FAILED, f"Unknown tool {name!r} (or not available to you).")
             return

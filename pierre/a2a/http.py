@@ -7,6 +7,7 @@ credentials are an HTTP 401, before any request body is looked at.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +20,14 @@ from pierre.a2a.dialect import Dialect
 from pierre.a2a.engine import A2AEngine, to_a2a_error
 from pierre.a2a.errors import A2AError, InternalError, InvalidParams, error_response
 from pierre.auth.principal import Principal
-from pierre.errors import AuthError, Forbidden, InvalidArguments, NotFound, PierreError
+from pierre.errors import (
+    AuthError,
+    Forbidden,
+    InvalidArguments,
+    NotFound,
+    PierreError,
+    RateLimited,
+)
 from pierre.services import Services
 
 log = structlog.get_logger("pierre.a2a.http")
@@ -82,6 +90,14 @@ def setup(app: web.Application, services: Services) -> None:
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         principal = await principal_of(request, services)
+        # Every authenticated request spends from the caller's limits (tool runs included:
+        # the engine passes charged=True down, so a message costs one call, not two).
+        limited: RateLimited | None = None
+        if services.limits is not None:
+            try:
+                await services.limits.check_call(principal)
+            except RateLimited as exc:
+                limited = exc
         body = await request.read()
         version = request.headers.get("A2A-Version")
         dialect = rpc.header_dialect(version)
@@ -90,6 +106,11 @@ def setup(app: web.Application, services: Services) -> None:
         except A2AError as exc:
             rid, d = rpc.error_for(exc, dialect)
             return _json(error_response(rid, exc, d))
+        if limited is not None:
+            # JSON-RPC errors travel with HTTP 200; the spec allows Retry-After as guidance.
+            resp = _json(error_response(call.id, _mapped(limited, call), call.dialect))
+            resp.headers["Retry-After"] = str(max(1, math.ceil(limited.retry_after)))
+            return resp
         structlog.contextvars.bind_contextvars(tenant=principal.tenant_id, transport="a2a")
         try:
             if call.op in rpc.STREAMING_OPS:
@@ -136,6 +157,13 @@ def setup(app: web.Application, services: Services) -> None:
         return InternalError("internal error; it has been logged")
 
     # -- client credentials ----------------------------------------------------------
+    async def _audit(action: str, owner: Principal, client_id: str) -> None:
+        if services.audit is not None:
+            await services.audit.record(action, tenant_id=owner.tenant_id,
+                                        user_id=owner.user_id,
+                                        details={"client_id": client_id,
+                                                 "by": owner.method})
+
     async def create_client(request: web.Request) -> web.Response:
         owner = await _user_principal(request, services)
         try:
@@ -148,7 +176,9 @@ def setup(app: web.Application, services: Services) -> None:
         desc = data.get("description") or ""
         if not isinstance(desc, str) or len(desc) > 2000:
             raise InvalidArguments("description must be a string", field="description")
-        return _json(await clients.register(services, owner, name.strip(), desc), status=201)
+        created = await clients.register(services, owner, name.strip(), desc)
+        await _audit("a2a_client_created", owner, created["client_id"])
+        return _json(created, status=201)
 
     async def list_clients(request: web.Request) -> web.Response:
         owner = await _user_principal(request, services)
@@ -167,6 +197,7 @@ def setup(app: web.Application, services: Services) -> None:
     async def revoke_client(request: web.Request) -> web.Response:
         owner, rec = await _owned(request)
         await services.db.revoke_a2a_client(owner.tenant_id, rec.id)
+        await _audit("a2a_client_revoked", owner, rec.id)
         return _json({"client_id": rec.id, "revoked": True})
 
     async def client_usage(request: web.Request) -> web.Response:

@@ -24,7 +24,8 @@ from a2a.utils.errors import TaskNotCancelableError
 from aiohttp import web
 from google.protobuf import struct_pb2
 
-from tests.a2a.conftest import Agent
+from tests.a2a.conftest import Agent, make_agent
+from tests.support.daemon import DaemonProcess
 
 
 def _rpc(agent: Agent, token: str, method: str, params: Any, *, version: str | None = "1.0",
@@ -194,15 +195,15 @@ def test_token_endpoint_and_credentials(agent: Agent) -> None:
     assert r.status_code == 401 and "secret" not in r.text
 
 
-def test_expired_token_is_refused(a2a_factory: Callable[..., Agent]) -> None:
-    agent = a2a_factory({"client_token_ttl_s": 1})
+def test_expired_token_is_refused(strict: DaemonProcess) -> None:
+    agent = make_agent(strict, "expiry", "exp@example.com")
     token = agent.token()
     assert "result" in _rpc(agent, token, "ListTasks", {})
     time.sleep(1.3)
     r = httpx.post(f"{agent.url}/a2a", json={"jsonrpc": "2.0", "id": 1, "method": "ListTasks",
                                              "params": {}},
                    headers={"Authorization": f"Bearer {token}", "A2A-Version": "1.0"})
-    assert r.status_code == 401
+    assert r.status_code == 401 and "expired" in r.text
 
 
 async def test_push_notification_reaches_a_local_webhook(agent: Agent) -> None:
@@ -242,14 +243,34 @@ async def test_push_notification_reaches_a_local_webhook(agent: Agent) -> None:
         await runner.cleanup()
 
 
-def test_private_webhook_refused_when_not_allowed(a2a_factory: Callable[..., Agent]) -> None:
-    agent = a2a_factory({"allow_private_webhooks": False})
+def test_private_webhook_refused_when_not_allowed(strict: DaemonProcess) -> None:
+    agent = make_agent(strict, "hooks", "hook@example.com")
     resp = _rpc(agent, agent.token(), "SendMessage", {
         "message": {"messageId": "tck-complete-task-q", "role": "ROLE_USER",
                     "parts": [{"text": "x"}]},
         "configuration": {"taskPushNotificationConfig": {"url": "http://127.0.0.1:9/hook"}}})
     assert resp["error"]["code"] == -32602
     assert "private" in resp["error"]["message"]
+
+
+def test_every_a2a_request_is_rate_limited_once(strict: DaemonProcess) -> None:
+    """Plan of 3 calls: a message that runs a tool costs one (not two), then two reads,
+    then a JSON-RPC error (HTTP 200, as A2A clients expect) with a retry time."""
+    agent = make_agent(strict, "limits", "lim@example.com")
+    token = agent.token()
+    sent = _rpc(agent, token, "SendMessage", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "ROLE_USER",
+        "parts": [{"data": {"tool": "get_connection_status", "arguments": {}}}]}})
+    assert sent["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED", sent
+    assert "result" in _rpc(agent, token, "ListTasks", {})
+    assert "result" in _rpc(agent, token, "ListTasks", {})
+    r = httpx.post(f"{agent.url}/a2a", json={"jsonrpc": "2.0", "id": 9, "method": "ListTasks",
+                                             "params": {}},
+                   headers={"Authorization": f"Bearer {token}", "A2A-Version": "1.0"})
+    assert r.status_code == 200 and int(r.headers["Retry-After"]) >= 1
+    err = r.json()["error"]
+    assert r.json()["id"] == 9 and err["code"] == -32603
+    assert err["data"][0]["reason"] == "RATE_LIMITED" and "rate limit" in err["message"]
 
 
 def test_official_v03_client_from_its_own_venv(agent: Agent) -> None:
