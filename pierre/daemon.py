@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -75,6 +76,10 @@ class Daemon:
         await self._start_http()
         await self._start_mcp()
         self._write_ports_file()
+        # Start-up objects (plugins, schemas, config) live as long as the process: keep them
+        # out of the collector's generations so GC pauses stay short on the request path.
+        gc.collect()
+        gc.freeze()
         if cfg.server.demo:
             from pierre.bootstrap import print_banner
 
