@@ -2,7 +2,8 @@
 
 Absent or empty header means 0.3 (spec and SDK agree). Method names never overlap
 between dialects, so a v0.3 method is served as v0.3 under any supported header,
-while a v1.0 method needs a 1.x header (as the official SDK server enforces).
+and a v1.0 method as v1.0 under a 1.x header or none (the official test kit sends
+none); a v1.0 method under an explicit 0.3 header is refused with -32009.
 """
 
 from __future__ import annotations

@@ -42,9 +42,16 @@ def test_unsupported_version_is_32009(header: str) -> None:
     assert err.code == -32009
 
 
-def test_v1_method_without_version_header_is_32009() -> None:
+@pytest.mark.parametrize("version", [None, "", "1.0"])
+def test_v1_method_is_v1_without_a_header_or_under_1x(version: str | None) -> None:
+    call = _call({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}},
+                 version=version)
+    assert (call.dialect, call.op) == (Dialect.V1, "get")
+
+
+def test_v1_method_under_an_explicit_03_header_is_32009() -> None:
     err = _err({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}},
-               version=None)
+               version="0.3")
     assert err.code == -32009
 
 
