@@ -58,9 +58,9 @@ async def tenant_page(request: web.Request, principal: Principal, sess: Session
                                              fields={"tool": spec.name,
                                                      "enabled": "1" if off else "0"},
                                              id_=f"tool-{spec.name}")))
-    recs = await services.db.list_audit(tid, since=datetime.now(UTC) - timedelta(days=14),
-                                        limit=5000)
-    summary = usage.summarize(recs, days=14, today=datetime.now(UTC).date())
+    names = [t.name for t in services.tools.all()]
+    summary = await usage.tool_calls(services.ratelimiter, tid, "*", names, days=14,
+                                     today=datetime.now(UTC).date())
     app_form = tag("form", [
         render.csrf_field(csrf),
         tag("label", ["Provider", tag("input", name="provider", required=True)]),
@@ -127,10 +127,11 @@ async def tenant_apps(request: web.Request, principal: Principal, sess: Session
     secret = str(form.get("client_secret") or "")
     if not provider or not client_id or not secret or services.crypto is None:
         raise see_other("/dashboard/tenant")
-    enc = services.crypto.encrypt(secret.encode(), aad=f"oauth_configs:{principal.tenant_id}:"
-                                  f"{provider}") if hasattr(services.crypto, "encrypt") else None
-    if not isinstance(enc, bytes):
+    if not provider.isidentifier() or len(provider) > 50:
         raise see_other("/dashboard/tenant")
+    # Bound to the tenant row exactly as the REST API and key rotation expect.
+    enc = services.crypto.encrypt(secret.encode(), tenant_id=principal.tenant_id, user_id="",
+                                  table="oauth_configs", column="client_secret_enc")
     await services.db.upsert_oauth_app(principal.tenant_id, provider, client_id=client_id,
                                        client_secret_enc=enc,
                                        redirect_uri=str(form.get("redirect_uri") or "") or None,
@@ -156,18 +157,15 @@ async def _health(services: Services) -> list[tuple[str, str]]:
     return out
 
 
-def _plugins(services: Services) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
-    listing = getattr(services.plugins, "listing", None) or getattr(
-        services.plugins, "describe", None)
-    if callable(listing):
-        try:
-            for item in listing():
-                d = item if isinstance(item, dict) else vars(item)
-                rows.append((str(d.get("group", "")), str(d.get("name", "")),
-                             str(d.get("status", d.get("dist", "loaded")))))
-        except Exception:  # listing is informational
-            return rows
+def _plugins(services: Services) -> list[tuple[str, str, str, str]]:
+    """(kind, name, distribution and version, state with the error if any)."""
+    rows: list[tuple[str, str, str, str]] = []
+    for info in services.plugins.all():
+        d = info.to_dict()
+        dist = " ".join(str(x) for x in (d["distribution"], d["version"]) if x)
+        state = str(d["status"]) + (f": {d['error']}" if d.get("error") else "")
+        rows.append((str(d["group"]).removeprefix("pierre."), str(d["name"]), dist or "—",
+                     state))
     return rows
 
 
@@ -194,7 +192,7 @@ async def admin_page(request: web.Request, principal: Principal, sess: Session
     body = join_blocks(
         tag("h2", "Health"), render.table(["Backend", "State"], await _health(services),
                                           id_="health"),
-        tag("h2", "Plugins"), render.table(["Kind", "Name", "State"], _plugins(services),
+        tag("h2", "Plugins"), render.table(["Kind", "Name", "Package", "State"], _plugins(services),
                                            id_="plugins", empty="No plugin listing."),
         tag("h2", "Tenants"), render.table(["Tenant", "Status", "Plan", ""], rows,
                                            id_="tenants"),

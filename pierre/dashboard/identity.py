@@ -1,75 +1,70 @@
-"""The few identity operations the dashboard needs, over the identity capability.
+"""The identity operations the dashboard uses, over the shared identity service.
 
-Kept in one place so the pages do not depend on how `pierre.auth` spells its
-functions: password check, API key create/list/revoke.
+Sign-in goes through `IdentityService.check_login` (the REST login's throttling,
+password check and audit), then the second factor when the user enrolled one;
+API keys are created and revoked by the same functions as `/api/keys`.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from typing import TYPE_CHECKING, Any
 
-from pierre.errors import AuthError, ServiceUnavailable
+from pierre.auth.api_keys import TIERS
+from pierre.auth.service import IdentityService, identity
+from pierre.errors import NotFound
 
 if TYPE_CHECKING:
     from pierre.auth.principal import Principal
     from pierre.plugins.database import UserRecord
     from pierre.services import Services
 
-
-def _find(module: str, *names: str) -> Any:
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
-    for name in names:
-        fn = getattr(mod, name, None)
-        if fn is not None:
-            return fn
-    return None
+# Key tiers a user may pick for themself; higher ones need a tenant admin (as in REST).
+SELF_SERVICE_TIERS = ("trial", "starter")
 
 
-async def _call(fn: Any, *args: Any, **kw: Any) -> Any:
-    out = fn(*args, **kw)
-    return await out if inspect.isawaitable(out) else out
+def _ident(services: Services) -> IdentityService:
+    return identity(services)
 
 
-async def check_password(services: Services, email: str, password: str) -> UserRecord:
-    """The active user with this email and password; AuthError with one vague message."""
-    vague = AuthError("Wrong email or password")
-    user = await services.db.find_user_by_email(email.strip().lower())
-    verify = _find("pierre.auth.passwords", "verify_password", "verify")
-    if verify is None:
-        raise ServiceUnavailable("password sign-in is not available on this server")
-    if user is None or not user.password_hash:
-        return _raise(vague)
-    if not await _call(verify, password, user.password_hash):
-        raise vague
-    if user.status != "active":
-        raise AuthError("This account is disabled")
-    return user
+async def check_password(services: Services, email: str, password: str, *,
+                         ip: str | None = None, user_agent: str | None = None) -> UserRecord:
+    """The active user with this email and password; AuthError or RateLimited otherwise."""
+    return await _ident(services).check_login(email, password, ip=ip, user_agent=user_agent)
 
 
-def _raise(exc: Exception) -> Any:
-    raise exc
+async def mfa_enabled(services: Services, user: UserRecord) -> bool:
+    mfa = getattr(services.security, "mfa", None)
+    return bool(mfa is not None and await mfa.enabled(user.tenant_id, user.id))
+
+
+async def check_second_factor(services: Services, user: UserRecord, code: str | None, *,
+                              ip: str | None = None) -> None:
+    """Raise MfaRequired without a code, AuthError with a wrong one; no-op without MFA."""
+    mfa = getattr(services.security, "mfa", None)
+    if mfa is not None:
+        await mfa.check_login(user.tenant_id, user.id, user.role, code, ip=ip)
+
+
+def key_tier(principal: Principal) -> str:
+    """The plan a dashboard-made key carries: the tenant's, within what the user may grant."""
+    if principal.tier in TIERS and (principal.tier in SELF_SERVICE_TIERS
+                                    or principal.is_tenant_admin):
+        return principal.tier
+    return "starter"
 
 
 async def create_api_key(services: Services, principal: Principal, name: str) -> tuple[str, Any]:
     """(the key in clear, its record); the clear key is shown once and never stored."""
-    fn = _find("pierre.auth.api_keys", "create_api_key", "create_key", "create")
-    if fn is None:
-        raise ServiceUnavailable("API keys are not available on this server")
-    out = await _call(fn, services, principal, name=name)
-    if isinstance(out, tuple):
-        return str(out[0]), out[1]
-    if isinstance(out, dict):
-        return str(out.get("key") or out.get("api_key")), out
-    return str(getattr(out, "key", "")), getattr(out, "record", out)
+    issued = await _ident(services).create_api_key(
+        principal.tenant_id, principal.user_id, tier=key_tier(principal), name=name,
+        actor=principal)
+    return issued.key, issued.record
 
 
 async def revoke_api_key(services: Services, principal: Principal, key_id: str) -> bool:
-    fn = _find("pierre.auth.api_keys", "revoke_api_key", "revoke_key", "revoke")
-    if fn is None:
-        return bool(await services.db.revoke_api_key(principal.tenant_id, key_id))
-    return bool(await _call(fn, services, principal, key_id))
+    """Revoke one of the caller's keys (any key of the tenant for a tenant admin)."""
+    ident = _ident(services)
+    rec = await ident.db.get_api_key(principal.tenant_id, key_id)
+    if rec is None or (rec.user_id != principal.user_id and not principal.is_tenant_admin):
+        raise NotFound("no such API key")
+    return await ident.revoke_api_key(principal.tenant_id, rec.id, actor=principal)

@@ -28,7 +28,7 @@ from pierre.dashboard.web import (
     secure,
     see_other,
 )
-from pierre.errors import PierreError
+from pierre.errors import AuthError, PierreError, RateLimited
 from pierre.services import Services
 
 log = structlog.get_logger("pierre.dashboard")
@@ -98,6 +98,20 @@ def _login_form(csrf: str, next_: str, error: str | None = None) -> str:
                        error=error)
 
 
+def _mfa_form(csrf: str, next_: str, error: str | None = None) -> str:
+    body = tag("form", [
+        render.csrf_field(csrf),
+        tag("input", type="hidden", name="next", value=next_),
+        tag("p", "Enter the 6-digit code from your authenticator app, or a recovery code."),
+        tag("label", ["Code", tag("input", type="text", name="mfa_code", id="mfa-code",
+                                  autocomplete="one-time-code", inputmode="numeric",
+                                  maxlength="32", required=True)]),
+        tag("button", "Verify", type="submit", id="verify"),
+    ], method="post", action="/dashboard/login/mfa", class_="stack card")
+    return render.page("Two-step sign-in", body, principal=None, csrf=csrf, page_id="mfa",
+                       error=error)
+
+
 async def login_get(request: web.Request) -> web.StreamResponse:
     dash = request.app[DASHBOARD]
     principal, _ = await dash.principal(request)
@@ -107,6 +121,39 @@ async def login_get(request: web.Request) -> web.StreamResponse:
     resp = html_response("")
     csrf = dash.ensure_login_nonce(request, resp)
     resp.text = _login_form(csrf, next_)
+    return resp
+
+
+def _account(email: str) -> str:
+    """The login name as the security monitor counts it (hashed, never the address)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+async def _refused(request: web.Request, exc: PierreError, form: Any, next_: str, *,
+                   mfa_step: bool = False) -> web.Response:
+    dash = request.app[DASHBOARD]
+    services = dash.services
+    if services.security is not None and exc.http_status == 401 and not mfa_step:
+        await services.security.emit("login_failed", ip=request.remote,
+                                     details={"account": _account(str(form.get("email") or ""))})
+    resp = html_response("", status=exc.http_status if exc.http_status != 500 else 503)
+    if isinstance(exc, RateLimited):
+        resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    csrf = dash.ensure_login_nonce(request, resp)
+    resp.text = (_mfa_form if mfa_step else _login_form)(csrf, next_, exc.message)
+    return resp
+
+
+async def _signed_in(request: web.Request, user: Any, next_: str) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    services = dash.services
+    principal = Principal(tenant_id=user.tenant_id, user_id=user.id,
+                          role=cast(Role, user.role), email=user.email)
+    if services.security is not None:
+        await services.security.emit("login_succeeded", tenant_id=user.tenant_id,
+                                     user_id=user.id, ip=request.remote)
+    resp = see_other(next_)
+    dash.start_session(resp, principal)
     return resp
 
 
@@ -120,36 +167,59 @@ async def login_post(request: web.Request) -> web.StreamResponse:
                                 "The sign-in form expired; please try again.")
         return resp
     services = dash.services
-    account = hashlib.sha256(str(form.get("email") or "").strip().lower().encode()
-                             ).hexdigest()[:16]
+    email = str(form.get("email") or "")
     try:
         if services.limits is not None and hasattr(services.limits, "check_login"):
             await services.limits.check_login(request.remote or "")
         if services.security is not None:
-            await services.security.check_allowed(ip=request.remote, account=account)
-        user = await identity.check_password(services, str(form.get("email") or ""),
-                                             str(form.get("password") or ""))
+            await services.security.check_allowed(ip=request.remote, account=_account(email))
+        user = await identity.check_password(
+            services, email, str(form.get("password") or ""), ip=request.remote,
+            user_agent=request.headers.get("User-Agent", "")[:200])
         if services.security is not None:
             await services.security.check_allowed(user_id=user.id)
     except PierreError as exc:
-        if services.security is not None and exc.http_status == 401:
-            await services.security.emit(
-                "login_failed", ip=request.remote,
-                details={"account": account})
-        await _audit(services, "dashboard.login_failed", None, request,
-                     {"email_hash": hashlib.sha256(
-                         str(form.get("email") or "").lower().encode()).hexdigest()[:16]})
-        resp = html_response("", status=exc.http_status if exc.http_status != 500 else 503)
-        resp.text = _login_form(dash.ensure_login_nonce(request, resp), next_, exc.message)
+        return await _refused(request, exc, form, next_)
+    if await identity.mfa_enabled(services, user):
+        # Password done; the code comes on the next form. The pending cookie only names
+        # the user and cannot be used as a session.
+        resp = see_other(f"/dashboard/login/mfa?next={quote(next_, safe='')}")
+        dash.start_mfa(resp, user.tenant_id, user.id)
         return resp
-    principal = Principal(tenant_id=user.tenant_id, user_id=user.id,
-                          role=cast(Role, user.role), email=user.email)
-    await _audit(services, "dashboard.login", principal, request, {})
-    if services.security is not None:
-        await services.security.emit("login_succeeded", tenant_id=user.tenant_id,
-                                     user_id=user.id, ip=request.remote)
-    resp = see_other(next_)
-    dash.start_session(resp, principal)
+    return await _signed_in(request, user, next_)
+
+
+async def mfa_get(request: web.Request) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    next_ = _safe_next(request.query.get("next"))
+    if dash.pending_mfa(request) is None:
+        raise see_other(f"/dashboard/login?next={quote(next_, safe='')}")
+    resp = html_response("")
+    resp.text = _mfa_form(dash.ensure_login_nonce(request, resp), next_)
+    return resp
+
+
+async def mfa_post(request: web.Request) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    services = dash.services
+    form = await request.post()
+    next_ = _safe_next(str(form.get("next") or ""))
+    pending = dash.pending_mfa(request)
+    if pending is None or not dash.check_csrf(request, None, form):
+        raise see_other(f"/dashboard/login?next={quote(next_, safe='')}")
+    user = await services.db.get_user(pending.tenant_id, pending.user_id)
+    try:
+        if user is None or user.status != "active":
+            raise AuthError("This account is disabled")
+        if services.security is not None:
+            await services.security.check_allowed(ip=request.remote, user_id=user.id)
+        await identity.check_second_factor(services, user,
+                                           str(form.get("mfa_code") or "").strip() or None,
+                                           ip=request.remote)
+    except PierreError as exc:
+        return await _refused(request, exc, form, next_, mfa_step=True)
+    resp = await _signed_in(request, user, next_)
+    dash.end_mfa(resp)
     return resp
 
 
@@ -313,7 +383,6 @@ async def keys_create(request: web.Request, principal: Principal, sess: Session
     except PierreError as exc:
         return _page(request, principal, sess, "API keys", _create_key_form(csrf), "keys",
                      error=exc.message)
-    await _audit(services, "dashboard.api_key_created", principal, request, {"name": name})
     keys = await services.db.list_api_keys(principal.tenant_id, principal.user_id)
     shown = tag("div", [
         tag("p", "Copy this key now: it is shown only once."),
@@ -332,10 +401,10 @@ async def keys_revoke(request: web.Request, principal: Principal, sess: Session
                       ) -> web.StreamResponse:
     services = request.app[DASHBOARD].services
     key_id = request.match_info["key_id"]
-    ok = await identity.revoke_api_key(services, principal, key_id)
-    if ok:
-        await _audit(services, "dashboard.api_key_revoked", principal, request,
-                     {"key_id": key_id})
+    try:
+        ok = await identity.revoke_api_key(services, principal, key_id)
+    except PierreError:  # not the caller's key: same answer as an unknown one
+        ok = False
     raise see_other("/dashboard/keys?done=revoked" if ok else "/dashboard/keys")
 
 
@@ -345,11 +414,12 @@ def usage_body(summary: dict[str, Any], limits: list[tuple[str, str]]) -> Markup
     day_rows = [(d, n, tag("span", "", class_="bar",
                            data_w=str(round(100 * n / peak)))) for d, n in summary["per_day"]]
     blocks = [
-        tag("p", f"{summary['total']} recorded calls and events in the period. Counted from "
-                 "the audit log.", class_="muted"),
+        tag("p", f"{summary['total']} tool calls in the last {len(summary['per_day'])} days "
+                 "(MCP, A2A and this dashboard; UTC days).", class_="muted", id="usage-total"),
         tag("h2", "Per day"), render.table(["Day", "Calls", ""], day_rows, id_="per-day"),
-        tag("h2", "Per tool or action"),
-        render.table(["Tool / action", "Count"], summary["per_tool"], id_="per-tool"),
+        tag("h2", "Per tool"),
+        render.table(["Tool", "Calls"], summary["per_tool"], id_="per-tool",
+                     empty="No tool calls yet."),
     ]
     if limits:
         blocks += [tag("h2", "Rate limits"), render.table(["Limit", "Value"], limits,
@@ -371,11 +441,10 @@ def _limits(services: Services, principal: Principal) -> list[tuple[str, str]]:
 async def usage_page(request: web.Request, principal: Principal, sess: Session
                      ) -> web.StreamResponse:
     services = request.app[DASHBOARD].services
-    today = datetime.now(UTC).date()
-    since = datetime.now(UTC) - timedelta(days=14)
-    recs = await services.db.list_audit(principal.tenant_id, user_id=principal.user_id,
-                                        since=since, limit=5000)
-    summary = usage.summarize(recs, days=14, today=today)
+    names = [t.name for t in services.tools.all()]
+    summary = await usage.tool_calls(services.ratelimiter, principal.tenant_id,
+                                     principal.user_id, names, days=14,
+                                     today=datetime.now(UTC).date())
     return _page(request, principal, sess, "Usage", usage_body(summary,
                                                                _limits(services, principal)),
                  "usage")
@@ -486,6 +555,8 @@ def setup(app: web.Application, services: Services) -> None:
     r.add_get("/dashboard/", overview)
     r.add_get("/dashboard/login", login_get)
     r.add_post("/dashboard/login", login_post)
+    r.add_get("/dashboard/login/mfa", mfa_get)
+    r.add_post("/dashboard/login/mfa", mfa_post)
     r.add_post("/dashboard/logout", logout)
     r.add_get("/dashboard/providers", providers_page)
     r.add_post("/dashboard/providers/{name}/connect", provider_connect)

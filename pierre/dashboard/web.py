@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("pierre.dashboard")
 
 LOGIN_NONCE_COOKIE = "pierre_login"
+MFA_PENDING_COOKIE = "pierre_mfa"
+# Time between a correct password and the second factor.
+MFA_PENDING_TTL_S = 300
 # No inline script or style anywhere; data for charts travels in JSON blocks.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -29,6 +34,8 @@ class Dashboard:
     def __init__(self, services: Services, key: bytes) -> None:
         self.services = services
         self.sessions = SessionCodec(key)
+        # Its own key: a pending-MFA cookie never verifies as a session cookie.
+        self.pending = SessionCodec(hmac.new(key, b"mfa-pending", hashlib.sha256).digest())
 
     @property
     def secure_cookies(self) -> bool:
@@ -76,6 +83,19 @@ class Dashboard:
 
     def end_session(self, resp: web.StreamResponse) -> None:
         resp.del_cookie(SESSION_COOKIE, path="/")
+
+    def start_mfa(self, resp: web.StreamResponse, tenant_id: str, user_id: str) -> None:
+        """Remember for a few minutes that this browser passed the password step."""
+        cookie, _ = self.pending.issue(tenant_id, user_id, ttl_s=MFA_PENDING_TTL_S)
+        resp.set_cookie(MFA_PENDING_COOKIE, cookie, max_age=MFA_PENDING_TTL_S,
+                        path="/dashboard/login", httponly=True, samesite="Strict",
+                        secure=self.secure_cookies)
+
+    def pending_mfa(self, request: web.Request) -> Session | None:
+        return self.pending.read(request.cookies.get(MFA_PENDING_COOKIE))
+
+    def end_mfa(self, resp: web.StreamResponse) -> None:
+        resp.del_cookie(MFA_PENDING_COOKIE, path="/dashboard/login")
 
     def ensure_login_nonce(self, request: web.Request, resp: web.StreamResponse) -> str:
         """Anonymous forms (sign-in) get their CSRF token from a nonce cookie."""

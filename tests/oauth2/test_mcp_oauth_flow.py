@@ -6,7 +6,6 @@ consent form with a dashboard session cookie), token, then /mcp with the token.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import secrets
@@ -18,39 +17,42 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from pierre.dashboard.routes import session_key
-from pierre.dashboard.session import SESSION_COOKIE, SessionCodec
-from pierre.db.sqlite import SQLiteDatabase
+from pierre.crypto import MASTER_KEY_FILE, Crypto, parse_master_key
+from pierre.dashboard.session import SESSION_COOKIE
 from pierre.oauth2 import pkce, tokens
-from pierre.oauth2.server import DEV_KEY_FILE, access_key, secret_from_file
+from pierre.oauth2.server import access_key
 from tests.support.daemon import DaemonProcess
 
 REDIRECT = "http://127.0.0.1:47123/callback"
 
 
+PASSWORD = "correct horse battery staple"
+
+
 def _user(d: DaemonProcess, email: str = "ann@t1.example.com") -> tuple[str, str]:
-    """A tenant and user written through the SQLite plugin (the daemon's own backend)."""
-
-    async def make() -> tuple[str, str]:
-        db = SQLiteDatabase(d.config["database"]["path"])
-        await db.start()
-        try:
-            tenant = await db.create_tenant("t1", settings={})
-            user = await db.create_user(tenant.id, email, role="user")
-            return tenant.id, user.id
-        finally:
-            await db.close()
-
-    return asyncio.run(make())
+    """A tenant and a user with a password, made with the admin CLI."""
+    d.cli("admin", "create-tenant", "--name", "t1", check=False)
+    pw = d.tmp / f"pw-{email}"
+    pw.write_text(PASSWORD + "\n")
+    user = d.cli_json("admin", "create-user", "--tenant", "t1", "--email", email,
+                      "--password-file", str(pw))
+    return str(user["tenant_id"]), str(user["id"])
 
 
 def _secret(d: DaemonProcess) -> bytes:
-    return secret_from_file(Path(d.config["server"]["data_dir"]) / DEV_KEY_FILE)
+    """The OAuth key any instance derives from the shared master key."""
+    master = parse_master_key((Path(d.config["server"]["data_dir"]) / MASTER_KEY_FILE
+                               ).read_text())
+    return Crypto(master, None).derive_key("oauth2")
 
 
-def _session(d: DaemonProcess, tenant_id: str, user_id: str) -> str:
-    cookie, _ = SessionCodec(session_key(_secret(d))).issue(tenant_id, user_id)
-    return cookie
+def _sign_in(c: httpx.Client, email: str) -> None:
+    """Sign in on the dashboard form like a person: the client keeps the session cookie."""
+    page = c.get("/dashboard/login")
+    form = _hidden(page.text)
+    r = c.post("/dashboard/login", data={**form, "email": email, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    assert SESSION_COOKIE in c.cookies
 
 
 def _hidden(page: str) -> dict[str, str]:
@@ -67,7 +69,7 @@ def _initialize(c: httpx.Client, url: str, token: str) -> httpx.Response:
                                    "clientInfo": {"name": "oauth-test", "version": "0"}}})
 
 
-def _dance(c: httpx.Client, d: DaemonProcess, cookie: str) -> dict[str, Any]:
+def _dance(c: httpx.Client, d: DaemonProcess, email: str) -> dict[str, Any]:
     # 1. discovery from the 401
     r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert r.status_code == 401
@@ -92,7 +94,7 @@ def _dance(c: httpx.Client, d: DaemonProcess, cookie: str) -> dict[str, Any]:
               "state": state, "resource": prm["resource"], "scope": "mcp"}
     anon = c.get(asm["authorization_endpoint"], params=params)
     assert anon.status_code == 303 and "/dashboard/login" in anon.headers["Location"]
-    c.cookies.set(SESSION_COOKIE, cookie)
+    _sign_in(c, email)
     page = c.get(asm["authorization_endpoint"], params=params)
     assert page.status_code == 200 and "Flow test" in page.text
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
@@ -124,9 +126,9 @@ def flow_daemon(daemon_factory: Callable[..., DaemonProcess]) -> DaemonProcess:
 
 def test_mcp_client_signs_in_by_itself_and_calls_mcp(flow_daemon: DaemonProcess) -> None:
     d = flow_daemon
-    tenant_id, user_id = _user(d)
+    _user(d)
     with httpx.Client(base_url=d.http_url, timeout=10) as c:
-        out = _dance(c, d, _session(d, tenant_id, user_id))
+        out = _dance(c, d, "ann@t1.example.com")
         c.cookies.clear()
         r = _initialize(c, f"{d.http_url}/mcp", out["access_token"])
         assert r.status_code == 200, r.text
