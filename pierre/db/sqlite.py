@@ -40,13 +40,14 @@ class _SqliteConn:
         await cur.close()
         return max(n, 0)
 
+    # execute_fetchall runs execute + fetch + close in ONE hop to aiosqlite's thread (three
+    # hops otherwise); the hand-off, not SQLite, dominates a primary-key read.
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        async with self._db.execute(sql, args) as cur:
-            return list(await cur.fetchall())
+        return list(await self._db.execute_fetchall(sql, args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Any | None:
-        async with self._db.execute(sql, args) as cur:
-            return await cur.fetchone()
+        rows = await self._db.execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
 
 class SQLiteDatabase(SqlDatabase):
