@@ -498,7 +498,7 @@ def _map_error(req: Request, exc: PierreError) -> dict[str, Any]:
     if isinstance(exc, RateLimited):
         wait = max(1, int(exc.retry_after + 0.999))
         return rpc.error(req.id, rpc.RATE_LIMITED,
-                         f"Rate limit exceeded; retry in {wait} s",
+                         f"Rate limit exceeded: {exc.message}; retry in {wait} s",
                          {"retry_after_s": round(exc.retry_after, 3), "scope": exc.scope})
     if isinstance(exc, UnknownTool):
         return rpc.error(req.id, rpc.INVALID_PARAMS, exc.message, exc.details or None)
