@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
@@ -477,8 +477,8 @@ async def training_page(request: web.Request, principal: Principal, sess: Sessio
         from pierre.models import ActivityQuery
 
         client = await services.providers.client(principal)
-        activities = list(await client.activities(ActivityQuery(
-            after=datetime.now(UTC) - timedelta(weeks=8), limit=200)))
+        # Newest first without a date floor: "recent" means the latest ones, however old.
+        activities = list(await client.activities(ActivityQuery(limit=200)))
     except PierreError as exc:
         notes.append(tag("p", exc.message, class_="muted"))
     weeks = usage.weekly_volume(activities, weeks=8, today=datetime.now(UTC).date())

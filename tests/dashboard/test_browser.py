@@ -10,15 +10,16 @@ import asyncio
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from pierre.dashboard.routes import session_key
-from pierre.dashboard.session import SESSION_COOKIE, SessionCodec
-from pierre.db.sqlite import SQLiteDatabase
-from pierre.oauth2.server import DEV_KEY_FILE, secret_from_file
+from tests.fakes.strava import FakeStrava
+from tests.providers.test_strava import strava_config
 from tests.support.daemon import DaemonProcess
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -52,18 +53,34 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _admin(d: DaemonProcess) -> tuple[str, str]:
-    async def make() -> tuple[str, str]:
-        db = SQLiteDatabase(d.config["database"]["path"])
-        await db.start()
-        try:
-            tenant = await db.create_tenant("acme", settings={})
-            user = await db.create_user(tenant.id, "root@acme.example.com", role="admin")
-            return tenant.id, user.id
-        finally:
-            await db.close()
+PASSWORD = "correct horse battery staple"
+EMAIL = "root@acme.example.com"
 
-    return asyncio.run(make())
+
+def _admin(d: DaemonProcess) -> None:
+    """A server admin with a password, made with the admin CLI like an operator would."""
+    d.cli("admin", "create-tenant", "--name", "acme")
+    pw = d.tmp / "pw"
+    pw.write_text(PASSWORD + "\n")
+    d.cli("admin", "create-user", "--tenant", "acme", "--email", EMAIL, "--role", "admin",
+          "--password-file", str(pw))
+
+
+@pytest.fixture
+def strava() -> Iterator[FakeStrava]:
+    """The fake Strava on its own event loop in a thread: the browser test is synchronous."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = asyncio.run_coroutine_threadsafe(FakeStrava().start(), loop).result(10)
+    assert isinstance(fake, FakeStrava)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 def _console_errors(drv: webdriver.Chrome) -> list[str]:
@@ -79,26 +96,56 @@ def _visit(drv: webdriver.Chrome, url: str, shot: str) -> None:
 
 
 def test_dashboard_pages_in_chromium(daemon_factory: Callable[..., DaemonProcess],
-                                     browser: webdriver.Chrome) -> None:
-    d = daemon_factory()
+                                     browser: webdriver.Chrome, strava: FakeStrava) -> None:
+    d = daemon_factory({"providers": {"strava": strava_config(strava)}})
     base = d.http_url
-    tenant_id, user_id = _admin(d)
-    # The sign-in page renders and is CSP-clean.
-    _visit(browser, f"{base}/dashboard/login", "login")
-    assert browser.find_element(By.ID, "signin").is_displayed()
-    # Session: the signed cookie a sign-in would set.
-    secret = secret_from_file(Path(d.config["server"]["data_dir"]) / DEV_KEY_FILE)
-    cookie, _ = SessionCodec(session_key(secret)).issue(tenant_id, user_id)
-    browser.add_cookie({"name": SESSION_COOKIE, "value": cookie, "path": "/",
-                        "httpOnly": True, "sameSite": "Lax"})
+    _admin(d)
+    # Sign in by typing into the form; a wrong password first is refused.
+    _visit(browser, f"{base}/dashboard/", "login")
+    assert "/dashboard/login" in browser.current_url
+    browser.find_element(By.ID, "email").send_keys(EMAIL)
+    browser.find_element(By.ID, "password").send_keys("not the password")
+    browser.find_element(By.ID, "signin").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.CLASS_NAME, "error")))
+    # The refusal is a 401, which Chromium logs; nothing else may be there.
+    assert all("/dashboard/login" in e and "401" in e for e in _console_errors(browser))
+    browser.find_element(By.ID, "email").clear()
+    browser.find_element(By.ID, "email").send_keys(EMAIL)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "signin").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "logout")))
     _visit(browser, f"{base}/dashboard/", "overview")
-    # Connect the synthetic provider with the dashboard's button, then see it connected.
-    _visit(browser, f"{base}/dashboard/providers", "providers-before")
-    browser.find_element(By.ID, "connect-synthetic").click()
+    # API key: created, shown once, works on the REST API, then revoked.
+    _visit(browser, f"{base}/dashboard/keys", "keys-before")
+    browser.find_element(By.ID, "key-name").send_keys("browser test")
+    browser.find_element(By.ID, "create-key").click()
+    key = WebDriverWait(browser, 10).until(
+        ec.presence_of_element_located((By.ID, "new-key"))).text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "key-created.png"))
+    assert key.startswith("pk_")
+    me = httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200 and me.json()["email"] == EMAIL
+    _visit(browser, f"{base}/dashboard/keys", "keys")
+    assert key not in browser.page_source  # shown once only
+    browser.find_element(By.CSS_SELECTOR, "#keys button.danger").click()
     WebDriverWait(browser, 10).until(
-        ec.text_to_be_present_in_element((By.ID, "status-synthetic"), "connected"))
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#keys .key-revoked")))
+    time.sleep(1.1)  # the authenticator may reuse a found key for up to a second
+    assert httpx.get(f"{base}/api/me",
+                     headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    # Connect Strava: the button runs the OAuth redirect through the fake and back to
+    # the daemon's callback page.
+    _visit(browser, f"{base}/dashboard/providers", "providers-before")
+    browser.find_element(By.ID, "connect-strava").click()
+    WebDriverWait(browser, 10).until(ec.url_contains("/oauth/strava/callback"))
+    assert "Strava connected" in browser.page_source
+    assert ("GET", "/oauth/authorize") in strava.calls
+    # That page belongs to the providers capability; a browser asks it for a favicon.
+    assert all("favicon.ico" in e for e in _console_errors(browser))
     _visit(browser, f"{base}/dashboard/providers", "providers")
-    # Training chart: uPlot draws a canvas from the embedded data.
+    assert "connected" in browser.find_element(By.ID, "status-strava").text
+    # Training chart: uPlot draws a canvas from the embedded data (Strava activities).
     _visit(browser, f"{base}/dashboard/training", "training")
     WebDriverWait(browser, 10).until(
         lambda b: b.find_element(By.ID, "training-chart").get_attribute("data-rendered"))
@@ -107,14 +154,18 @@ def test_dashboard_pages_in_chromium(daemon_factory: Callable[..., DaemonProcess
     # Narrow screen: nothing wider than the viewport at the page level.
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= browser.execute_script("return window.innerWidth") + 1
+    # The training page ran a tool: the usage page counts it.
     _visit(browser, f"{base}/dashboard/usage", "usage")
-    _visit(browser, f"{base}/dashboard/keys", "keys")
+    assert "analyze_training_load" in browser.find_element(By.ID, "per-tool").text
     _visit(browser, f"{base}/dashboard/tenant", "tenant")
     _visit(browser, f"{base}/dashboard/admin", "admin")
-    # Admin reads the audit log, filtered by action.
-    _visit(browser, f"{base}/dashboard/admin/audit?action=dashboard.provider_connect", "audit")
+    assert "pierre-strava" in browser.find_element(By.ID, "plugins").text
+    # Admin reads the audit log, filtered by action: the sign-ins and the key's life.
+    _visit(browser, f"{base}/dashboard/admin/audit?action=api_key_revoked", "audit")
     rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
-    assert rows and all("dashboard.provider_connect" in r.text for r in rows)
+    assert rows and all("api_key_revoked" in r.text for r in rows)
+    _visit(browser, f"{base}/dashboard/admin/audit?action=login_failed", "audit-failed")
+    assert browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
     # Sign out clears the session.
     browser.find_element(By.ID, "logout").click()
     WebDriverWait(browser, 10).until(ec.url_contains("/dashboard/login"))
