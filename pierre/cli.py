@@ -182,13 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_json(sub.add_parser("version", help="print the version"))
     p.set_defaults(func=cmd_version)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # capability not built into this install
-        module.add_parser(sub)
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 

@@ -1,8 +1,8 @@
 """The daemon: owns the event loop, start order, signals, reload and drain.
 
-Start order: config → logging → plugins → crypto → database → cache →
-rate limiter → identity → providers → tools → HTTP listener → MCP WebSocket
-listener → READY. Stop runs in reverse. The loop is a uvloop loop created
+Start order: config → logging → plugins → database → crypto → cache →
+rate limiter → identity → security monitor → providers → tools → HTTP
+listener → MCP WebSocket listener → READY. Stop runs in reverse. The loop is a uvloop loop created
 here (no ``asyncio.run``), so the daemon decides when it starts and stops.
 """
 

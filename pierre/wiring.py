@@ -6,7 +6,6 @@ in and what each needs, so the daemon and the tests build the same thing.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,22 +27,15 @@ def _options(section: Any) -> dict[str, Any]:
     return opts
 
 
-def _capability(module: str, attr: str) -> Any:
-    """The named hook of a capability module, or None while that capability is absent.
-
-    TODO(integration): make every capability mandatory once all have landed.
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        log.warning("capability_missing", module=module)
-        return None
-    return getattr(mod, attr)
-
-
 async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer]) -> None:
+    from pierre.auth.service import build_authenticator
+    from pierre.bootstrap import ensure_demo
+    from pierre.crypto import open_crypto
+    from pierre.providers.manager import ProviderManager
+    from pierre.ratelimit.service import RateLimitService
+    from pierre.security.monitor import SecurityMonitor
+    from pierre.tools.catalog import register_all
+
     cfg = s.config
     db_cls = s.plugins.get("pierre.databases", cfg.database.backend)
     s.db = db_cls.from_config(_options(cfg.database), ctx)
@@ -55,8 +47,7 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
         await s.db.migrate()
     await s.db.check_schema()
 
-    if open_crypto := _capability("pierre.crypto", "open_crypto"):
-        s.crypto = await open_crypto(cfg, s.db, ctx)
+    s.crypto = await open_crypto(cfg, s.db, ctx)
 
     cache_cls = s.plugins.get("pierre.caches", cfg.cache.backend)
     s.cache = cache_cls.from_config(_options(cfg.cache), ctx)
@@ -67,27 +58,21 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
     s.ratelimiter = rl_cls.from_config(_options(cfg.ratelimit), ctx)
     await s.ratelimiter.start()
     closers.append(s.ratelimiter.close)
-    if limits_cls := _capability("pierre.ratelimit.service", "RateLimitService"):
-        s.limits = limits_cls(s)
+    s.limits = RateLimitService(s)
+    s.authenticator = build_authenticator(s)
 
-    if build_authenticator := _capability("pierre.auth.service", "build_authenticator"):
-        s.authenticator = build_authenticator(s)
+    s.security = SecurityMonitor(s)
+    await s.security.start()
+    closers.append(s.security.close)
 
-    if monitor_cls := _capability("pierre.security.monitor", "SecurityMonitor"):
-        s.security = monitor_cls(s)
-        await s.security.start()
-        closers.append(s.security.close)
-
-    if manager_cls := _capability("pierre.providers.manager", "ProviderManager"):
-        s.providers = manager_cls(s)
-        await s.providers.start()
-        closers.append(s.providers.close)
+    s.providers = ProviderManager(s)
+    await s.providers.start()
+    closers.append(s.providers.close)
 
     s.tools.globally_disabled = frozenset(cfg.mcp.disabled_tools)
-    if register_all := _capability("pierre.tools.catalog", "register_all"):
-        register_all(s.tools)
+    register_all(s.tools)
 
-    if cfg.server.demo and (ensure_demo := _capability("pierre.bootstrap", "ensure_demo")):
+    if cfg.server.demo:
         await ensure_demo(s)
 
 

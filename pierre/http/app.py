@@ -97,12 +97,5 @@ def build_app(services: Services) -> web.Application:
     )
     app[SERVICES] = services
     for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # TODO(integration): all capabilities mandatory
-            if exc.name != name:
-                raise
-            log.warning("capability_missing", module=name)
-            continue
-        module.setup(app, services)
+        importlib.import_module(name).setup(app, services)
     return app
