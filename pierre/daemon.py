@@ -75,15 +75,16 @@ class Daemon:
         await wiring.start_backends(s, ctx, self._closers)
         await self._start_http()
         await self._start_mcp()
-        self._write_ports_file()
-        # Start-up objects (plugins, schemas, config) live as long as the process: keep them
-        # out of the collector's generations so GC pauses stay short on the request path.
-        gc.collect()
-        gc.freeze()
         if cfg.server.demo:
             from pierre.bootstrap import print_banner
 
             print_banner(s)
+        # Start-up objects (plugins, schemas, config) live as long as the process: keep them
+        # out of the collector's generations so GC pauses stay short on the request path.
+        gc.collect()
+        gc.freeze()
+        # Last: scripts and tests take the ports file as "everything is up".
+        self._write_ports_file()
         self.notifier.notify("READY=1", self._status_line())
         if self.notifier.watchdog_s:
             self._spawn(self._watchdog(self.notifier.watchdog_s / 2))
