@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import importlib
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -31,6 +32,8 @@ from pierre.errors import (
     RateLimited,
 )
 from pierre.mcp import completion, prompts, resources
+from pierre.mcp.bus import EventBus
+from pierre.mcp.tiers import current_tier, forget_tenant
 from pierre.protocol import jsonrpc as rpc
 from pierre.protocol.jsonrpc import Notification, Request, Response, RpcError
 from pierre.tools.invoke import UnknownTool, invoke_tool, visible_tools
@@ -52,6 +55,8 @@ PAGE_SIZE = 10
 # Completed request ids remembered per session to refuse reuse (bounded memory).
 RECENT_IDS = 64
 # Methods that may wait on I/O run as tasks so one slow call never blocks the others.
+# How often live sessions' tiers and tool switches are re-checked without an event.
+SWEEP_S = 30.0
 CONCURRENT = frozenset({"tools/call", "resources/read", "completion/complete", "tools/list",
                         "resources/list", "resources/templates/list"})
 
@@ -124,12 +129,35 @@ def batches_allowed(version: str | None) -> bool:
 
 
 class McpEngine:
-    """Server-wide MCP state: the services, live sessions and server-initiated fan-out."""
+    """Server-wide MCP state: the services, live sessions and server-initiated fan-out.
+
+    Events that other instances must see (tenant changes, data changes, Streamable
+    HTTP cancels and state) go through :class:`pierre.mcp.bus.EventBus`; `start` joins
+    the bus and the periodic sweep, `close` leaves them.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.sessions: set[McpSession] = set()
         self.draining = False
+        self.bus = EventBus(self._on_event)
+        # Transport handlers for bus events they own ("cancel", "state": Streamable HTTP).
+        self.event_handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Join the event bus and start the sweep; idempotent (every transport calls it)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+            await self.bus.start(self.services.cache)
+
+    async def close(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sweeper
+        await self.bus.close()
 
     def server_info(self) -> dict[str, Any]:
         return {"name": "pierre", "title": "Pierre fitness intelligence", "version": __version__}
@@ -143,21 +171,76 @@ class McpEngine:
             "completions": {},
         }
 
+    # -- tool visibility -------------------------------------------------------------
     async def on_tools_changed(self) -> None:
         """Called after a reload changed tool switches: tell every session whose view moved."""
-        memo: dict[tuple[str, str], int] = {}
-        for session in list(self.sessions):
-            p = session.principal
-            key = (p.tier, p.tenant_id)
-            if key not in memo:
-                memo[key] = hash(tuple(s.name for s in await visible_tools(self.services, p)))
-            if session.tools_seen != memo[key]:
-                session.tools_seen = memo[key]
-                await session.notify("notifications/tools/list_changed")
+        await self._reevaluate(list(self.sessions), retier=False)
 
+    async def tenant_changed(self, tenant_id: str) -> None:
+        """A tenant's plan or tool switches changed (REST, CLI, dashboard): re-evaluate
+        its sessions here and on every other instance."""
+        await self._apply_tenant(tenant_id)
+        await self.bus.publish("tenant", t=tenant_id)
+
+    async def _apply_tenant(self, tenant_id: str) -> None:
+        forget_tenant(self.services, tenant_id)
+        await self._reevaluate([s for s in self.sessions if s.principal.tenant_id == tenant_id],
+                               retier=True)
+
+    async def sweep(self) -> None:
+        """Catch changes whose event was lost (memory cache + CLI, Redis outage): tenant
+        plans and switches are re-read (cached briefly), key tiers only via events."""
+        await self._reevaluate(list(self.sessions), retier=True, keys=False)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("mcp_sweep_failed")
+
+    async def baseline(self, session: McpSession) -> None:
+        """Record what the session sees now, so only a later move is announced."""
+        session.tools_seen = await self._view_hash(session.principal, {})
+
+    async def _view_hash(self, p: Principal, memo: dict[tuple[str, str], int]) -> int:
+        key = (p.tier, p.tenant_id)
+        if key not in memo:
+            memo[key] = hash(tuple(s.name for s in await visible_tools(self.services, p)))
+        return memo[key]
+
+    async def _reevaluate(self, sessions: list[McpSession], *, retier: bool,
+                          keys: bool = True) -> None:
+        tiers: dict[str, str | None] = {}
+        views: dict[tuple[str, str], int] = {}
+        for session in sessions:
+            p = session.principal
+            if retier:
+                tier = await current_tier(self.services, p, tiers, keys=keys)
+                if tier != p.tier:
+                    log.info("mcp_session_tier_changed", tenant=p.tenant_id, old=p.tier,
+                             new=tier, transport=session.transport)
+                    session.principal = p = replace(p, tier=tier)
+            seen = await self._view_hash(p, views)
+            if session.tools_seen != seen:
+                # A session that never listed tools has no view to invalidate.
+                announce = session.tools_seen != 0
+                session.tools_seen = seen
+                if announce:
+                    await session.notify("notifications/tools/list_changed")
+
+    # -- data changes ------------------------------------------------------------------
     async def resources_changed(self, tenant_id: str, user_id: str,
                                 uris: set[str] | None = None) -> None:
-        """A user's data changed: send resources/updated to their subscribed sessions."""
+        """A user's data changed: send resources/updated to their subscribed sessions,
+        here and on every other instance (a Streamable HTTP GET stream may be there)."""
+        await self._resources_local(tenant_id, user_id, uris)
+        await self.bus.publish("resources", t=tenant_id, u=user_id,
+                               uris=sorted(uris) if uris is not None else None)
+
+    async def _resources_local(self, tenant_id: str, user_id: str,
+                               uris: set[str] | None) -> None:
         for session in list(self.sessions):
             p = session.principal
             subs = session.state.subscriptions
@@ -165,6 +248,18 @@ class McpEngine:
                 continue
             for uri in sorted(subs if uris is None else subs & uris):
                 await session.notify("notifications/resources/updated", {"uri": uri})
+
+    async def _on_event(self, kind: str, fields: dict[str, Any]) -> None:
+        """An event published by another instance."""
+        if kind == "tenant" and isinstance(fields.get("t"), str):
+            await self._apply_tenant(fields["t"])
+        elif kind == "resources" and isinstance(fields.get("t"), str) and \
+                isinstance(fields.get("u"), str):
+            raw = fields.get("uris")
+            uris = {u for u in raw if isinstance(u, str)} if isinstance(raw, list) else None
+            await self._resources_local(fields["t"], fields["u"], uris)
+        elif (handler := self.event_handlers.get(kind)) is not None:
+            await handler(fields)
 
     def open(self, principal: Principal, send: Send, *, transport: str) -> McpSession:
         session = McpSession(self, principal, send, transport=transport)
@@ -184,6 +279,7 @@ def get_engine(services: Services) -> McpEngine:
         services.extras["mcp_engine"] = engine
         services.extras["on_tools_changed"] = engine.on_tools_changed
         services.extras["on_resources_changed"] = engine.resources_changed
+        services.extras["on_tenant_changed"] = engine.tenant_changed
     assert isinstance(engine, McpEngine)
     return engine
 

@@ -6,8 +6,14 @@ call emits progress or log messages before its result: the stream is opened
 lazily at the first notification, so quick calls stay plain JSON. Session
 state lives in the shared session store (`services.cache`), so with the Redis
 plugin any instance can serve any request of a session. GET opens the
-session's server stream, which carries tools/list_changed and resources/updated
-(delivered by the instance holding the stream).
+session's server stream, which carries tools/list_changed and resources/updated.
+
+Across instances (the cache plugin's pub/sub, see :mod:`pierre.mcp.bus`): a
+`notifications/cancelled` posted to one instance cancels the call wherever it
+runs, a request id in flight anywhere is refused as a duplicate (a marker in the
+session store), DELETE ends the session's calls and stream everywhere, and
+subscription or log-level changes reach the instance holding the GET stream, whose
+notifications are produced by engine events that every instance sees.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -46,6 +53,10 @@ VERSION_HEADER = "MCP-Protocol-Version"
 # Clients that send no version header speak the revision before the header existed.
 DEFAULT_HEADER_VERSION = "2025-03-26"
 KEY_PREFIX = "mcp:s:"
+# Marks a request id in flight in a session, for duplicate checks on any instance.
+INFLIGHT_PREFIX = "mcp:r:"
+# Longer than any call should run; only a crashed instance leaves a marker this long.
+INFLIGHT_TTL_S = 600.0
 # A comment line on an idle server stream keeps proxies from timing it out.
 KEEPALIVE_S = 15.0
 STREAM_QUEUE = 64
@@ -72,6 +83,8 @@ class StreamableHttp:
         self.inflight: dict[tuple[str, Any], asyncio.Task[Any]] = {}
         # session id -> the open GET stream on this instance (its session and queue).
         self.streams: dict[str, tuple[McpSession, asyncio.Queue[bytes | None]]] = {}
+        engine.event_handlers["cancel"] = self._on_cancel_event
+        engine.event_handlers["state"] = self._on_state_event
 
     # -- shared checks -----------------------------------------------------------------
     def _origin_ok(self, request: web.Request) -> bool:
@@ -169,7 +182,7 @@ class StreamableHttp:
                 return _rpc_response(400, rpc.error_from(exc))
             if not isinstance(msg, rpc.Request):
                 if isinstance(msg, rpc.Notification) and msg.method == "notifications/cancelled":
-                    self._cancel(sid, msg.params)
+                    await self._cancel(sid, msg.params)
                 else:
                     session = McpSession(self.engine, principal, _nothing, transport="http",
                                          state=state)
@@ -179,10 +192,10 @@ class StreamableHttp:
         finally:
             if state.dump() != before:
                 await self._save(sid, principal, state)
-                stream = self.streams.get(sid)
-                if stream is not None:  # keep the server stream's view current
-                    stream[0].state.subscriptions = state.subscriptions
-                    stream[0].state.log_level = state.log_level
+                subs = sorted(state.subscriptions or ())
+                # Keep the server stream's view current, here or where it is held.
+                self._sync_stream(sid, subs, state.log_level)
+                await self.engine.bus.publish("state", s=sid, subs=subs, lvl=state.log_level)
 
     async def _initialize(self, obj: dict[str, Any], principal: Principal) -> web.Response:
         state = SessionState()
@@ -195,20 +208,64 @@ class StreamableHttp:
         log.info("mcp_http_session_created", tenant=principal.tenant_id, version=state.version)
         return _rpc_response(200, reply, {SESSION_HEADER: sid})
 
-    def _cancel(self, sid: str, params: Any) -> None:
-        rid = params.get("requestId") if isinstance(params, dict) else None
+    def _sync_stream(self, sid: str, subs: list[str], level: str) -> None:
+        stream = self.streams.get(sid)
+        if stream is not None:
+            stream[0].state.subscriptions = set(subs) if subs else None
+            stream[0].state.log_level = level
+
+    async def _on_state_event(self, fields: dict[str, Any]) -> None:
+        sid, subs, level = fields.get("s"), fields.get("subs"), fields.get("lvl")
+        if isinstance(sid, str) and isinstance(subs, list) and isinstance(level, str):
+            self._sync_stream(sid, [u for u in subs if isinstance(u, str)], level)
+
+    def _cancel_local(self, sid: str, rid: Any) -> bool:
         task = self.inflight.get((sid, rid))
-        if task is not None:
-            task.cancel()
-            log.info("mcp_cancelled", request_id=rid, transport="http")
+        if task is None:
+            return False
+        task.cancel()
+        log.info("mcp_cancelled", request_id=rid, transport="http")
+        return True
+
+    async def _cancel(self, sid: str, params: Any) -> None:
+        """Cancel the call here, or tell the instance that runs it."""
+        rid = params.get("requestId") if isinstance(params, dict) else None
+        if not rpc.valid_id(rid):
+            return
+        if not self._cancel_local(sid, rid):
+            await self.engine.bus.publish("cancel", s=sid, r=rid)
+
+    def _end_local(self, sid: str) -> None:
+        """The session was deleted: end its stream and calls on this instance."""
+        stream = self.streams.get(sid)
+        if stream is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                stream[1].put_nowait(None)
+        for (s, _), task in list(self.inflight.items()):
+            if s == sid:
+                task.cancel()
+
+    async def _on_cancel_event(self, fields: dict[str, Any]) -> None:
+        sid = fields.get("s")
+        if not isinstance(sid, str):
+            return
+        if fields.get("end"):
+            self._end_local(sid)
+        elif rpc.valid_id(fields.get("r")):
+            self._cancel_local(sid, fields["r"])
 
     async def _request(self, request: web.Request, sid: str, principal: Principal,
                        state: SessionState, msg: rpc.Request, obj: Any,
                        wants_sse: bool) -> web.StreamResponse:
         key = (sid, msg.id)
-        if key in self.inflight:
+        marker = INFLIGHT_PREFIX + sid + ":" + orjson.dumps(msg.id).decode()
+        cache = self._cache()
+        if key in self.inflight or await cache.get(marker) is not None:
             return _rpc_response(200, rpc.error(msg.id, rpc.INVALID_REQUEST,
                                                 f"Invalid request: id {msg.id!r} is in flight"))
+        # Not atomic across instances (the store has no set-if-absent): two posts of one id
+        # racing within a round trip may both run; any later duplicate is refused.
+        await cache.set(marker, b"1", INFLIGHT_TTL_S)
         stream: web.StreamResponse | None = None
 
         async def send(message: Any) -> None:
@@ -231,6 +288,8 @@ class StreamableHttp:
             if not task.done():
                 task.cancel()  # the client went away
             self.inflight.pop(key, None)
+            with contextlib.suppress(Exception):
+                await cache.delete(marker)
         reply = None if task.cancelled() else task.result()
         if stream is not None:
             if reply is not None:
@@ -266,6 +325,7 @@ class StreamableHttp:
                 old[1].put_nowait(None)
         self.streams[sid] = (session, queue)
         self.engine.sessions.add(session)
+        await self.engine.baseline(session)  # list_changed only when the view moves
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache", SESSION_HEADER: sid})
         await resp.prepare(request)
@@ -303,14 +363,15 @@ class StreamableHttp:
         if await self._load(sid, principal) is None:
             return _http_error(404, "Session not found or expired")
         await self._cache().delete(KEY_PREFIX + sid)
-        stream = self.streams.get(sid)
-        if stream is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                stream[1].put_nowait(None)
-        for (s, _), task in list(self.inflight.items()):
-            if s == sid:
-                task.cancel()
+        self._end_local(sid)
+        await self.engine.bus.publish("cancel", s=sid, end=True)
         return web.Response(status=204)
+
+    async def lifetime(self, app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx: the engine joins the event bus before serving, leaves it after."""
+        await self.engine.start()
+        yield
+        await self.engine.close()
 
 
 def setup(app: web.Application, services: Services) -> None:
@@ -322,3 +383,4 @@ def setup(app: web.Application, services: Services) -> None:
     app.router.add_route("GET", path, handler.get)
     app.router.add_route("DELETE", path, handler.delete)
     app.on_shutdown.append(handler.close_streams)
+    app.cleanup_ctx.append(handler.lifetime)

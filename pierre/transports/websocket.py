@@ -82,6 +82,7 @@ class McpWebSocketServer:
 
     async def start(self, sock: socket.socket | None = None) -> tuple[str, int]:
         cfg = self.services.config.mcp
+        await self.engine.start()  # cross-instance events (idempotent; HTTP starts it too)
         kwargs: dict[str, Any] = {"sock": sock} if sock is not None else {
             "host": cfg.host, "port": cfg.port, "reuse_address": True}
         self._server = await serve(
