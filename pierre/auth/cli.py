@@ -137,6 +137,67 @@ def cmd_revoke_api_key(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+async def _announce(cfg: Config, tenant_id: str) -> str:
+    """Tell running daemons (through the shared cache backend) to re-check live sessions."""
+    from pierre.mcp.bus import announce_tenant_changed_from_cli
+
+    try:
+        if await announce_tenant_changed_from_cli(cfg, tenant_id):
+            return "live MCP sessions updated"
+    except PierreError as exc:
+        return f"could not reach the cache backend ({exc.message}); live MCP sessions " \
+               "follow within 30 s"
+    return "live MCP sessions follow within 30 s"
+
+
+def cmd_set_plan(args: argparse.Namespace) -> int:
+    cfg = load(args)
+
+    async def body(ident: Any) -> int:
+        tenant = await ident.resolve_tenant(args.tenant)
+        await ident.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": args.tier})
+        await ident.audit.record("tenant_plan_set", tenant_id=tenant.id,
+                                 details={"tier": args.tier, "was": tenant.settings.get("tier"),
+                                          "by": "cli"})
+        await _admin_action(ident, "set-plan", tenant.id, tier=args.tier)
+        note = await _announce(cfg, tenant.id)
+        emit({"id": tenant.id, "tier": args.tier}, args.json,
+             f"tenant {tenant.name} is on {args.tier}; {note}")
+        return 0
+
+    return _run(args, body)
+
+
+def cmd_set_tools(args: argparse.Namespace) -> int:
+    from pierre.tools.base import ToolRegistry
+    from pierre.tools.catalog import register_all
+
+    cfg = load(args)
+    known = ToolRegistry()
+    register_all(known)
+
+    async def body(ident: Any) -> int:
+        tenant = await ident.resolve_tenant(args.tenant)
+        disabled = set(tenant.settings.get("disabled_tools") or [])
+        unknown = sorted(n for n in args.disable if known.get(n) is None)
+        if unknown:
+            raise NotFound(f"no tool {unknown[0]!r}")
+        disabled = (disabled | set(args.disable)) - set(args.enable)
+        settings = {**tenant.settings, "disabled_tools": sorted(disabled)}
+        await ident.db.update_tenant_settings(tenant.id, settings)
+        await ident.audit.record("tenant_tools_set", tenant_id=tenant.id,
+                                 details={"disabled_tools": settings["disabled_tools"],
+                                          "by": "cli"})
+        await _admin_action(ident, "set-tools", tenant.id)
+        note = await _announce(cfg, tenant.id)
+        emit({"id": tenant.id, "disabled_tools": settings["disabled_tools"]}, args.json,
+             f"tenant {tenant.name}: disabled {', '.join(settings['disabled_tools']) or 'none'}"
+             f"; {note}")
+        return 0
+
+    return _run(args, body)
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     async def body(ident: Any) -> int:
         from pierre.crypto import rotate_keys
@@ -185,6 +246,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tenant", help="only this tenant (name or id)")
     p = cmd("revoke-api-key", cmd_revoke_api_key, "revoke an API key by id")
     p.add_argument("id")
+    p = cmd("set-plan", cmd_set_plan, "set a tenant's plan (tier); live sessions follow")
+    p.add_argument("--tenant", required=True, help="tenant name or id")
+    p.add_argument("--tier", required=True,
+                   choices=["trial", "starter", "professional", "enterprise"])
+    p = cmd("set-tools", cmd_set_tools, "disable or enable tools for a tenant")
+    p.add_argument("--tenant", required=True, help="tenant name or id")
+    p.add_argument("--disable", action="append", default=[], metavar="TOOL")
+    p.add_argument("--enable", action="append", default=[], metavar="TOOL")
     p = cmd("rotate-keys", cmd_rotate_keys,
             "new data key + re-encrypt everything online; new JWT signing key")
     p.add_argument("--no-signing", action="store_true", help="keep the JWT signing key")

@@ -20,6 +20,7 @@ from pierre.auth.principal import Principal
 from pierre.auth.service import IdentityService, identity, key_view, user_view
 from pierre.errors import AuthError, Forbidden, InvalidArguments, NotFound
 from pierre.http.app import SERVICES
+from pierre.mcp.bus import announce_tenant_changed
 
 PRINCIPAL_KEY = "pierre.principal"
 
@@ -252,6 +253,39 @@ async def tenant_update_user(request: web.Request) -> web.Response:
     return _json(user_view(user))
 
 
+async def tenant_settings(request: web.Request) -> web.Response:
+    p = await _tenant_admin(request)
+    tenant = await _ident(request).db.get_tenant(p.tenant_id)
+    settings = tenant.settings if tenant else {}
+    return _json({"tier": settings.get("tier", "starter"),
+                  "disabled_tools": settings.get("disabled_tools") or []})
+
+
+async def tenant_update_settings(request: web.Request) -> web.Response:
+    """Tool switches for the caller's tenant; live MCP sessions get tools/list_changed."""
+    p = await _tenant_admin(request)
+    data = await _body(request)
+    names = data.get("disabled_tools")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidArguments("'disabled_tools' must be a list of tool names",
+                               field="disabled_tools")
+    services = request.app[SERVICES]
+    unknown = sorted(n for n in names if services.tools.get(n) is None)
+    if unknown:
+        raise InvalidArguments(f"unknown tool(s): {', '.join(unknown[:5])}",
+                               field="disabled_tools")
+    ident = _ident(request)
+    tenant = await ident.db.get_tenant(p.tenant_id)
+    settings = {**(tenant.settings if tenant else {}), "disabled_tools": sorted(set(names))}
+    await ident.db.update_tenant_settings(p.tenant_id, settings)
+    await ident.audit.record("tenant_tools_set", tenant_id=p.tenant_id, user_id=p.user_id,
+                             details={"disabled_tools": settings["disabled_tools"]})
+    await _admin_action(request, p, "tenant_tools_set")
+    await announce_tenant_changed(services, p.tenant_id)
+    return _json({"tier": settings.get("tier", "starter"),
+                  "disabled_tools": settings["disabled_tools"]})
+
+
 def _app_view(a: Any) -> dict[str, Any]:
     return {"provider": a.provider, "client_id": a.client_id, "redirect_uri": a.redirect_uri,
             "scopes": a.scopes, "updated_at": a.updated_at.isoformat(),
@@ -317,6 +351,25 @@ async def admin_create_tenant(request: web.Request) -> web.Response:
     tenant = await _ident(request).create_tenant(_str(data, "name"), actor=p)
     await _admin_action(request, p, "tenant_created", target=tenant.id)
     return _json(_tenant_view(tenant), 201)
+
+
+async def admin_update_tenant(request: web.Request) -> web.Response:
+    """A tenant's plan (`tier`); its live MCP sessions follow it at once."""
+    p = await _server_admin(request)
+    data = await _body(request)
+    services = request.app[SERVICES]
+    tier = _str(data, "tier")
+    allowed = sorted(set(TIERS) | set(services.config.ratelimit.tiers))
+    if tier not in allowed:
+        raise InvalidArguments(f"tier must be one of {', '.join(allowed)}", field="tier")
+    ident = _ident(request)
+    tenant = await ident.resolve_tenant(request.match_info["tenant_id"])  # id or name
+    await ident.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": tier})
+    await ident.audit.record("tenant_plan_set", tenant_id=tenant.id, user_id=p.user_id,
+                             details={"tier": tier, "was": tenant.settings.get("tier")})
+    await _admin_action(request, p, "tenant_plan_set", target=tenant.id, tier=tier)
+    await announce_tenant_changed(services, tenant.id)
+    return _json(_tenant_view(await ident.db.get_tenant(tenant.id)))
 
 
 def _when(request: web.Request, name: str) -> datetime | None:
@@ -391,11 +444,14 @@ def setup(app: web.Application, services: Any) -> None:
     r.add_get("/api/tenant/users", tenant_users, allow_head=False)
     r.add_post("/api/tenant/users", tenant_create_user)
     r.add_patch("/api/tenant/users/{user_id}", tenant_update_user)
+    r.add_get("/api/tenant/settings", tenant_settings, allow_head=False)
+    r.add_patch("/api/tenant/settings", tenant_update_settings)
     r.add_get("/api/tenant/oauth-apps", list_oauth_apps, allow_head=False)
     r.add_put("/api/tenant/oauth-apps/{provider}", put_oauth_app)
     r.add_delete("/api/tenant/oauth-apps/{provider}", delete_oauth_app)
     r.add_get("/api/admin/tenants", admin_tenants, allow_head=False)
     r.add_post("/api/admin/tenants", admin_create_tenant)
+    r.add_patch("/api/admin/tenants/{tenant_id}", admin_update_tenant)
     r.add_get("/api/admin/audit", admin_audit, allow_head=False)
     r.add_get("/.well-known/jwks.json", jwks, allow_head=False)
     r.add_get("/api/openapi.json", openapi, allow_head=False)

@@ -132,3 +132,46 @@ class EventBus:
             raise
         except Exception:
             log.exception("mcp_event_failed", kind=kind)
+
+
+async def publish_once(cache: Any, kind: str, **fields: Any) -> None:
+    """Publish without joining the bus (processes that hold no sessions)."""
+    if cache is None:
+        return
+    try:
+        await cache.publish(CHANNEL, encode("x-" + secrets.token_hex(8), kind, fields))
+    except Exception as exc:
+        log.warning("mcp_event_publish_failed", kind=kind, error=type(exc).__name__)
+
+
+async def announce_tenant_changed(services: Any, tenant_id: str) -> None:
+    """Call after changing a tenant's plan or tool switches: live MCP sessions of the
+    tenant, on every instance, re-read their tier and tools and get list_changed."""
+    hook = services.extras.get("on_tenant_changed")
+    if hook is not None:
+        await hook(tenant_id)
+    else:
+        await publish_once(services.cache, "tenant", t=tenant_id)
+
+
+async def announce_tenant_changed_from_cli(config: Any, tenant_id: str) -> bool:
+    """The admin CLI runs outside the daemon: publish through the configured cache backend.
+
+    False when the backend is the in-process memory cache, which no daemon shares; the
+    daemons' periodic sweep (`SWEEP_S` in pierre.protocol.mcp) picks the change up then."""
+    from pierre.plugins.base import PluginContext
+    from pierre.plugins.registry import PluginRegistry
+    from pierre.wiring import _options
+
+    if config.cache.backend == "memory":
+        return False
+    reg = PluginRegistry().discover()
+    ctx = PluginContext(config=config, data_dir=config.resolve_path(config.server.data_dir))
+    cache = reg.get("pierre.caches", config.cache.backend).from_config(
+        _options(config.cache), ctx)
+    await cache.start()
+    try:
+        await publish_once(cache, "tenant", t=tenant_id)
+    finally:
+        await cache.close()
+    return True
