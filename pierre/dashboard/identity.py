@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pierre.auth.api_keys import TIERS
 from pierre.auth.service import IdentityService, identity
 from pierre.errors import NotFound
+from pierre.security.events import account_key
 
 if TYPE_CHECKING:
     from pierre.auth.principal import Principal
@@ -39,10 +40,15 @@ async def mfa_enabled(services: Services, user: UserRecord) -> bool:
 
 async def check_second_factor(services: Services, user: UserRecord, code: str | None, *,
                               ip: str | None = None) -> None:
-    """Raise MfaRequired without a code, AuthError with a wrong one; no-op without MFA."""
+    """Raise MfaRequired without a code, AuthError with a wrong one; no-op without MFA.
+
+    Failures are reported under the login's account key, so wrong codes count toward
+    the same brute-force rule as wrong passwords (here and on the REST login).
+    """
     mfa = getattr(services.security, "mfa", None)
     if mfa is not None:
-        await mfa.check_login(user.tenant_id, user.id, user.role, code, ip=ip)
+        await mfa.check_login(user.tenant_id, user.id, user.role, code, ip=ip,
+                              account=account_key(user.email))
 
 
 def key_tier(principal: Principal) -> str:
