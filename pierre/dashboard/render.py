@@ -37,7 +37,7 @@ def tag(name: str, content: Any = "", /, **attrs: Any) -> Markup:
         f' {k.rstrip("_").replace("_", "-")}' if v is True else
         f' {k.rstrip("_").replace("_", "-")}="{esc(v)}"'
         for k, v in attrs.items() if v is not None and v is not False)
-    if name in ("input", "meta", "link", "br"):
+    if name in ("input", "meta", "link", "br", "img"):
         return Markup(f"<{name}{rendered}>")
     body = join(content) if isinstance(content, list) else esc(content)
     return Markup(f"<{name}{rendered}>{body}</{name}>")
@@ -94,7 +94,7 @@ def nav(principal: Principal | None, csrf: str) -> Markup:
         return tag("a", "Sign in", href="/dashboard/login")
     links = [("Overview", "/dashboard/"), ("Providers", "/dashboard/providers"),
              ("API keys", "/dashboard/keys"), ("Usage", "/dashboard/usage"),
-             ("Training", "/dashboard/training")]
+             ("Training", "/dashboard/training"), ("Security", "/dashboard/security")]
     if principal.is_tenant_admin:
         links.append(("Tenant", "/dashboard/tenant"))
     if principal.is_admin:
@@ -107,10 +107,10 @@ def nav(principal: Principal | None, csrf: str) -> Markup:
 
 def page(title: str, body: Any, *, principal: Principal | None, csrf: str, page_id: str,
          flash: str | None = None, error: str | None = None, scripts: Sequence[str] = (),
-         head: str = "") -> str:
-    flash_html = Markup("")
+         head: str = "", notice: Markup | None = None) -> str:
+    flash_html = notice or Markup("")
     if flash:
-        flash_html = tag("p", flash, class_="flash", role="status")
+        flash_html = Markup(flash_html + tag("p", flash, class_="flash", role="status"))
     if error:
         flash_html = Markup(flash_html + tag("p", error, class_="error", role="alert"))
     return _LAYOUT.substitute(

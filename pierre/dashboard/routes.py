@@ -29,6 +29,7 @@ from pierre.dashboard.web import (
     see_other,
 )
 from pierre.errors import AuthError, PierreError, RateLimited
+from pierre.security.events import account_key
 from pierre.services import Services
 
 log = structlog.get_logger("pierre.dashboard")
@@ -63,23 +64,45 @@ def signed_in(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResp
                 return message_page("Refused", "The form expired or came from another site; "
                                     "reload the page and try again.", status=403,
                                     principal=principal, csrf=dash.csrf(request, sess))
+        request[MFA_MISSING] = await _admin_without_mfa(dash.services, principal)
         return await handler(request, principal, sess)
 
     return wrapper
 
 
+# Request key: this admin must enrol MFA (`[security] require_admin_mfa`) and has not.
+MFA_MISSING: web.RequestKey[bool] = web.RequestKey("mfa_missing", bool)
+
+
+async def _admin_without_mfa(services: Services, principal: Principal) -> bool:
+    """True for a server admin without MFA while the server requires it (the REST
+    admin routes refuse such an admin; the dashboard shows a banner on every page)."""
+    mfa = getattr(services.security, "mfa", None)
+    if mfa is None or principal.role != "admin" or not services.config.security.require_admin_mfa:
+        return False
+    return not await mfa.enabled(principal.tenant_id, principal.user_id)
+
+
+def mfa_banner() -> Markup:
+    return tag("p", ["Administrators on this server must use two-step sign-in. ",
+                     tag("a", "Turn it on now", href="/dashboard/security"), "."],
+               class_="error", role="alert", id="mfa-required")
+
+
 def _page(request: web.Request, principal: Principal, sess: Session, title: str, body: Any,
           page_id: str, **kw: Any) -> web.Response:
     dash = request.app[DASHBOARD]
-    flash = request.query.get("done")
-    flash_text = FLASH.get(flash or "")
+    flash_text = kw.pop("flash", None) or FLASH.get(request.query.get("done") or "")
+    if request.get(MFA_MISSING, False):
+        kw["notice"] = mfa_banner()
     return html_response(render.page(title, body, principal=principal,
                                      csrf=dash.csrf(request, sess), page_id=page_id,
                                      flash=flash_text, **kw))
 
 
 FLASH = {"revoked": "The API key was revoked.", "disconnected": "Provider disconnected.",
-         "connected": "Provider connected.", "saved": "Saved."}
+         "connected": "Provider connected.", "saved": "Saved.",
+         "mfa-off": "Two-step sign-in is off.", "mfa-on": "Two-step sign-in is on."}
 
 
 # -- sign-in ----------------------------------------------------------------------------
@@ -124,18 +147,13 @@ async def login_get(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def _account(email: str) -> str:
-    """The login name as the security monitor counts it (hashed, never the address)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
-
-
 async def _refused(request: web.Request, exc: PierreError, form: Any, next_: str, *,
                    mfa_step: bool = False) -> web.Response:
     dash = request.app[DASHBOARD]
     services = dash.services
     if services.security is not None and exc.http_status == 401 and not mfa_step:
         await services.security.emit("login_failed", ip=request.remote,
-                                     details={"account": _account(str(form.get("email") or ""))})
+                                     details={"account": account_key(str(form.get("email") or ""))})
     resp = html_response("", status=exc.http_status if exc.http_status != 500 else 503)
     if isinstance(exc, RateLimited):
         resp.headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
@@ -172,7 +190,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         if services.limits is not None and hasattr(services.limits, "check_login"):
             await services.limits.check_login(request.remote or "")
         if services.security is not None:
-            await services.security.check_allowed(ip=request.remote, account=_account(email))
+            await services.security.check_allowed(ip=request.remote, account=account_key(email))
         user = await identity.check_password(
             services, email, str(form.get("password") or ""), ip=request.remote,
             user_agent=request.headers.get("User-Agent", "")[:200])
@@ -212,7 +230,8 @@ async def mfa_post(request: web.Request) -> web.StreamResponse:
         if user is None or user.status != "active":
             raise AuthError("This account is disabled")
         if services.security is not None:
-            await services.security.check_allowed(ip=request.remote, user_id=user.id)
+            await services.security.check_allowed(ip=request.remote, user_id=user.id,
+                                                  account=account_key(user.email))
         await identity.check_second_factor(services, user,
                                            str(form.get("mfa_code") or "").strip() or None,
                                            ip=request.remote)
@@ -546,7 +565,7 @@ def session_key(secret: bytes) -> bytes:
 
 
 def setup(app: web.Application, services: Services) -> None:
-    from pierre.dashboard import admin
+    from pierre.dashboard import admin, security
     from pierre.oauth2.server import load_server_secret
 
     app[DASHBOARD] = Dashboard(services, session_key(load_server_secret(services)))
@@ -569,3 +588,4 @@ def setup(app: web.Application, services: Services) -> None:
     r.add_get("/dashboard/activities/{provider}/{activity_id}", activity_page)
     r.add_get("/dashboard/static/{name}", static)
     admin.setup(app, services)
+    security.setup(app, services)
