@@ -179,9 +179,8 @@ def cmd_set_tools(args: argparse.Namespace) -> int:
     async def body(ident: Any) -> int:
         tenant = await ident.resolve_tenant(args.tenant)
         disabled = set(tenant.settings.get("disabled_tools") or [])
+        # Kept anyway: a plugin or the daemon's extra tools may provide it.
         unknown = sorted(n for n in args.disable if known.get(n) is None)
-        if unknown:
-            raise NotFound(f"no tool {unknown[0]!r}")
         disabled = (disabled | set(args.disable)) - set(args.enable)
         settings = {**tenant.settings, "disabled_tools": sorted(disabled)}
         await ident.db.update_tenant_settings(tenant.id, settings)
@@ -192,7 +191,8 @@ def cmd_set_tools(args: argparse.Namespace) -> int:
         note = await _announce(cfg, tenant.id)
         emit({"id": tenant.id, "disabled_tools": settings["disabled_tools"]}, args.json,
              f"tenant {tenant.name}: disabled {', '.join(settings['disabled_tools']) or 'none'}"
-             f"; {note}")
+             f"; {note}" + (f"\n(not in the built-in catalog: {', '.join(unknown)})"
+                            if unknown else ""))
         return 0
 
     return _run(args, body)
