@@ -17,6 +17,7 @@ from pierre.dashboard import render, usage
 from pierre.dashboard.render import Markup, tag
 from pierre.dashboard.routes import (
     DASHBOARD,
+    MFA_MISSING,
     _audit,
     _page,
     join_blocks,
@@ -34,12 +35,26 @@ def _forbidden(request: web.Request, principal: Principal, sess: Session) -> web
                         principal=principal, csrf=dash.csrf(request, sess))
 
 
+def _denied(request: web.Request, principal: Principal, sess: Session,
+            allowed: bool) -> web.Response | None:
+    """The refusal page unless `allowed`; an admin who must enrol MFA first (`[security]
+    require_admin_mfa`) is refused until enrolled, like on the REST admin routes."""
+    if not allowed:
+        return _forbidden(request, principal, sess)
+    if request.get(MFA_MISSING, False):
+        return message_page("Two-step sign-in required",
+                            "Administrators on this server must turn on two-step sign-in "
+                            "(Security page) before using the admin pages.", status=403,
+                            principal=principal, csrf=request.app[DASHBOARD].csrf(request, sess))
+    return None
+
+
 # -- tenant admin -----------------------------------------------------------------------
 @signed_in
 async def tenant_page(request: web.Request, principal: Principal, sess: Session
                       ) -> web.StreamResponse:
-    if not principal.is_tenant_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_tenant_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     csrf = request.app[DASHBOARD].csrf(request, sess)
     tid = principal.tenant_id
@@ -93,8 +108,8 @@ async def tenant_page(request: web.Request, principal: Principal, sess: Session
 @signed_in
 async def tenant_tools(request: web.Request, principal: Principal, sess: Session
                        ) -> web.StreamResponse:
-    if not principal.is_tenant_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_tenant_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     form = await request.post()
     tool = str(form.get("tool") or "")
@@ -118,8 +133,8 @@ async def tenant_tools(request: web.Request, principal: Principal, sess: Session
 @signed_in
 async def tenant_apps(request: web.Request, principal: Principal, sess: Session
                       ) -> web.StreamResponse:
-    if not principal.is_tenant_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_tenant_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     form = await request.post()
     provider = str(form.get("provider") or "").strip().lower()
@@ -172,8 +187,8 @@ def _plugins(services: Services) -> list[tuple[str, str, str, str]]:
 @signed_in
 async def admin_page(request: web.Request, principal: Principal, sess: Session
                      ) -> web.StreamResponse:
-    if not principal.is_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     csrf = request.app[DASHBOARD].csrf(request, sess)
     tiers = sorted(services.config.ratelimit.tiers)
@@ -205,8 +220,8 @@ async def admin_page(request: web.Request, principal: Principal, sess: Session
 @signed_in
 async def admin_plan(request: web.Request, principal: Principal, sess: Session
                      ) -> web.StreamResponse:
-    if not principal.is_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     form = await request.post()
     tier = str(form.get("tier") or "")
@@ -231,8 +246,8 @@ def _parse_day(value: str | None) -> datetime | None:
 @signed_in
 async def audit_page(request: web.Request, principal: Principal, sess: Session
                      ) -> web.StreamResponse:
-    if not principal.is_tenant_admin:
-        return _forbidden(request, principal, sess)
+    if (refusal := _denied(request, principal, sess, principal.is_tenant_admin)) is not None:
+        return refusal
     services = request.app[DASHBOARD].services
     q = request.query
     tenant_id: str | None = principal.tenant_id

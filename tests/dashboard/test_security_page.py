@@ -307,6 +307,26 @@ def test_wrong_codes_and_passwords_count_toward_the_same_account_lock(
         user.close()
 
 
+def test_admin_without_mfa_sees_the_banner_and_no_admin_page_until_enrolled(
+        site: DaemonProcess) -> None:
+    email = "second-admin@mfa.example.com"
+    site.cli("admin", "create-user", "--tenant", "acme", "--email", email, "--role", "admin",
+             "--password-file", str(site.tmp / "pw"))
+    admin = Browserless(site.http_url)
+    try:
+        admin.sign_in(email)
+        assert 'id="mfa-required"' in admin.get("/dashboard/keys").text
+        for path in ("/dashboard/admin", "/dashboard/admin/audit", "/dashboard/tenant"):
+            r = admin.get(path)
+            assert r.status_code == 403 and "must turn on two-step sign-in" in r.text
+        admin.enrol()
+        assert 'id="mfa-required"' not in admin.get("/dashboard/keys").text
+        for path in ("/dashboard/admin", "/dashboard/admin/audit", "/dashboard/tenant"):
+            assert admin.get(path).status_code == 200
+    finally:
+        admin.close()
+
+
 def test_security_page_needs_a_session(site: DaemonProcess) -> None:
     r = httpx.get(f"{site.http_url}/dashboard/security", follow_redirects=False)
     assert r.status_code == 303
