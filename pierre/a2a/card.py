@@ -1,10 +1,18 @@
-"""The agent card, in both dialects at once.
+"""The agent card, in each dialect.
 
-One JSON document serves 1.x and 0.3 clients: the v1.0 fields
-(`supportedInterfaces`, typed security schemes under a oneof key,
-`capabilities.extendedAgentCard`) merged with the v0.3 ones (`url`,
-`protocolVersion`, `preferredTransport`, `type`-tagged schemes), which is what
-the official SDK server emits; each client ignores the other dialect's keys.
+`build_card` holds both dialects' fields; `public_card` serves one shape per
+security scheme, as the official test kit requires (it rejects a scheme object
+mixing the v1.0 oneof key with v0.3's `type` fields, which the official SDK
+server emits):
+
+- v1.0 (`/.well-known/agent-card.json`, or `A2A-Version: 1.x`): `supportedInterfaces`,
+  schemes under their oneof key, `securityRequirements`; it keeps the v0.3
+  connection fields (`url`, `protocolVersion`, `preferredTransport`, `security`),
+  which 1.x parsers ignore. The API-key scheme also carries v0.3's `in` next to
+  v1.0's `location`: the kit checks for it.
+- v0.3 (`/.well-known/agent.json`, or `A2A-Version: 0.3`): pure v0.3 keys, what a
+  0.3 SDK client validates (point it at that path).
+
 Skills are one per tool family, with the tools' examples.
 """
 
@@ -25,6 +33,9 @@ _FAMILY_TEXT = {
     "config": "Training zones and personal settings",
 }
 SECURITY_NAMES = ("bearer", "apiKey", "oauth2")
+_BEARER_TEXT = "A user's JWT, or the JWT a registered A2A client obtains"
+_KEY_TEXT = "A Pierre key of the user, sent in the Authorization header as Bearer"
+_V03_CONNECTION = ("url", "protocolVersion", "preferredTransport", "security")
 
 
 def _skills(tools: Iterable[ToolSpec]) -> list[Json]:
@@ -77,15 +88,15 @@ def build_card(*, base_url: str, version: str, tools: Iterable[ToolSpec],
         "securitySchemes": {
             "bearer": {
                 "httpAuthSecurityScheme": {"scheme": "Bearer", "bearerFormat": "JWT",
-                                           "description": "A user's JWT or an A2A client token"},
+                                           "description": _BEARER_TEXT},
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "A user's JWT or an A2A client token",
+                "description": _BEARER_TEXT,
             },
             "apiKey": {
-                "apiKeySecurityScheme": {"location": "header", "name": "Authorization",
-                                         "description": "Authorization: Bearer <API key>"},
+                "apiKeySecurityScheme": {"location": "header", "in": "header",
+                                         "name": "Authorization", "description": _KEY_TEXT},
                 "type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "Authorization: Bearer <API key>",
+                "description": _KEY_TEXT,
             },
             "oauth2": {
                 "oauth2SecurityScheme": {"flows": {"clientCredentials": {
@@ -132,4 +143,13 @@ def for_dialect(card: Json, v1: bool) -> Json:
     if not v1:
         caps.pop("extendedAgentCard", None)
     out["capabilities"] = caps
+    return out
+
+
+def public_card(card: Json, v1: bool) -> Json:
+    """The unauthenticated card in one dialect (see the module docstring)."""
+    out = for_dialect(card, v1)
+    if v1:
+        for key in _V03_CONNECTION:
+            out[key] = card[key]
     return out

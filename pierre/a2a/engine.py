@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -38,6 +39,8 @@ Json = dict[str, Any]
 
 # How long a blocking SendMessage waits for the task to settle before returning it as is.
 BLOCKING_WAIT_S = 60.0
+# ListTasks reads at most this many of a user's tasks to filter by time and count them.
+LIST_SCAN_MAX = 10_000
 
 
 @dataclass(slots=True)
@@ -64,6 +67,8 @@ class Plan:
     scenario: conformance.Scenario | None = None
     ask: str | None = None
     cancel: bool = False
+    # Conformance mode only: the kit's reference agent behaviour for text naming no tool.
+    park: bool = False
 
 
 def _snapshot(task: Json) -> Json:
@@ -147,12 +152,16 @@ class A2AEngine:
 
         return await visible_tools(self.s, principal)
 
-    def public_card(self) -> Json:
+    def full_card(self) -> Json:
+        """Both dialects' fields; see `card.public_card` for what is served."""
         return card_mod.build_card(base_url=self.s.public_http_url(), version=__version__,
                                    tools=self.s.tools.visible_to("enterprise"))
 
+    def public_card(self, dialect: Dialect) -> Json:
+        return card_mod.public_card(self.full_card(), dialect is Dialect.V1)
+
     async def extended_card(self, principal: Principal, dialect: Dialect) -> Json:
-        full = card_mod.extended_card(self.public_card(), await self.visible(principal))
+        full = card_mod.extended_card(self.full_card(), await self.visible(principal))
         return card_mod.for_dialect(full, dialect is Dialect.V1)
 
     # -- sending -----------------------------------------------------------------------
@@ -174,6 +183,11 @@ class A2AEngine:
         visible = await self.visible(principal)
         found = intent.parse(text, visible) if text else None
         if found is None:
+            if self.s.config.a2a.conformance_mode:
+                # The test kit's reference agent (and its ListTasks/history tests) expect
+                # plain text to start work that stays `working` until continued or
+                # canceled; outside conformance mode Pierre asks which tool is meant.
+                return Plan(park=True)
             return Plan(ask=intent.capabilities_text(visible))
         return Plan(tool=found.tool, arguments=found.arguments)
 
@@ -230,10 +244,13 @@ class A2AEngine:
             return
         assert rec is not None
         queue = self._subscribe(rec.task["id"])
+        first = codec.task_event(_snapshot(rec.task), dialect,
+                                 history_length=params.history_length)
+        # Started before the first event goes out: a client that reads only the Task and
+        # hangs up must not leave the work undone (push subscribers still hear of it).
+        self._start(rec, plan)
         try:
-            yield codec.task_event(_snapshot(rec.task), dialect,
-                                   history_length=params.history_length)
-            self._start(rec, plan)
+            yield first
             async for item in self._drain(queue, dialect):
                 yield item
         finally:
@@ -288,11 +305,12 @@ class A2AEngine:
         t.add_done_callback(_done)
         return t
 
-    async def _emit(self, rec: Record, kind: str = "status", artifact: Json | None = None
-                    ) -> None:
+    async def _emit(self, rec: Record, kind: str = "status", artifact: Json | None = None,
+                    *, last: bool = False) -> None:
+        """Persist, tell live streams, push; `last` ends streams on a non-final state."""
         await self._save(rec)
         state = rec.task["status"]["state"]
-        final = kind == "status" and (state in tasks.TERMINAL or state in tasks.PAUSED)
+        final = kind == "status" and (last or state in tasks.TERMINAL or state in tasks.PAUSED)
         ev = Event(kind, _snapshot(rec.task), artifact, final)
         for q in list(self._subs.get(rec.task["id"], ())):
             q.put_nowait(ev)
@@ -332,6 +350,11 @@ class A2AEngine:
             return
         if plan.ask is not None:
             await self._set(rec, tasks.INPUT_REQUIRED, plan.ask)
+            return
+        if plan.park:
+            # Like the kit's reference agent: accepted and working, nothing more to stream.
+            tasks.transition(rec.task, tasks.WORKING)
+            await self._emit(rec, last=True)
             return
         await self._set(rec, tasks.WORKING)
         if plan.scenario is not None:
@@ -380,24 +403,26 @@ class A2AEngine:
         return codec.encode_task(rec.task, dialect)
 
     async def list(self, principal: Principal, q: ListQuery, dialect: Dialect) -> Json:
+        """One page, newest status first; `pageSize` is the number of tasks on this page
+        and `totalSize` counts every match (the database filters owner, context and
+        state; the status-time filter and the count are done here, on at most
+        LIST_SCAN_MAX tasks)."""
         offset = int(q.page_token) if q.page_token and q.page_token.isdigit() else 0
         if q.page_token and not q.page_token.isdigit():
             raise InvalidParams("pageToken is not one this server issued")
         rows = await self.s.db.list_a2a_tasks(principal.tenant_id, principal.user_id,
                                               context_id=q.context_id, state=q.state,
-                                              limit=q.page_size + 1, offset=offset)
-        more = len(rows) > q.page_size
-        out = []
-        for row in rows[:q.page_size]:
-            data = row["data"]
-            if isinstance(data, str | bytes):
-                import orjson
-
-                data = orjson.loads(data)
-            out.append(codec.encode_task(data["task"], dialect, history_length=q.history_length,
-                                         include_artifacts=q.include_artifacts))
+                                              limit=LIST_SCAN_MAX, offset=0)
+        found = [_row_task(row) for row in rows]
+        if q.status_after is not None:
+            after = q.status_after
+            found = [t for t in found if _status_time(t) >= after]
+        page = found[offset:offset + q.page_size]
+        more = offset + q.page_size < len(found)
+        out = [codec.encode_task(t, dialect, history_length=q.history_length,
+                                 include_artifacts=q.include_artifacts) for t in page]
         return {"tasks": out, "nextPageToken": str(offset + q.page_size) if more else "",
-                "pageSize": q.page_size, "totalSize": offset + len(out) + (1 if more else 0)}
+                "pageSize": len(out), "totalSize": len(found)}
 
     async def _check_push(self, cfg: Json) -> None:
         await webhooks.resolve_and_check(cfg["url"], self.s.config.a2a.allow_private_webhooks)
@@ -440,6 +465,27 @@ class A2AEngine:
                    else codec.status_event(task, dialect, final=False))
         await webhooks.deliver(self._http, cfg, payload,
                                self.s.config.a2a.allow_private_webhooks)
+
+
+def _row_task(row: Json) -> Json:
+    data = row["data"]
+    if isinstance(data, str | bytes):
+        import orjson
+
+        data = orjson.loads(data)
+    task: Json = data["task"]
+    return task
+
+
+def _status_time(task: Json) -> datetime:
+    stamp = task.get("status", {}).get("timestamp")
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _summary(name: str, result: Json | None) -> str:

@@ -79,10 +79,16 @@ def setup(app: web.Application, services: Services) -> None:
 
     app.on_cleanup.append(_close)
 
-    async def card(_: web.Request) -> web.Response:
-        resp = _json(engine.public_card())
-        resp.headers["Cache-Control"] = "public, max-age=60"
-        return resp
+    def card_handler(default: Dialect) -> Any:
+        """A card in `default`'s shape unless `A2A-Version` asks for the other one."""
+        async def card(request: web.Request) -> web.Response:
+            header = (request.headers.get("A2A-Version") or "").strip()
+            dialect = rpc.header_dialect(header) if header else default
+            resp = _json(engine.public_card(dialect))
+            resp.headers["Cache-Control"] = "public, max-age=60"
+            resp.headers["Vary"] = "A2A-Version"
+            return resp
+        return card
 
     async def extended_card(request: web.Request) -> web.Response:
         principal = await principal_of(request, services)
@@ -106,34 +112,46 @@ def setup(app: web.Application, services: Services) -> None:
         except A2AError as exc:
             rid, d = rpc.error_for(exc, dialect)
             return _json(error_response(rid, exc, d))
+        streaming = call.op in rpc.STREAMING_OPS
         if limited is not None:
             # JSON-RPC errors travel with HTTP 200; the spec allows Retry-After as guidance.
+            retry = {"Retry-After": str(max(1, math.ceil(limited.retry_after)))}
+            if streaming:
+                return await _sse_error(request, call, limited, retry)
             resp = _json(error_response(call.id, _mapped(limited, call), call.dialect))
-            resp.headers["Retry-After"] = str(max(1, math.ceil(limited.retry_after)))
+            resp.headers.update(retry)
             return resp
         structlog.contextvars.bind_contextvars(tenant=principal.tenant_id, transport="a2a")
+        if streaming:
+            return await _stream(request, call, engine.stream(principal, call))
         try:
-            if call.op in rpc.STREAMING_OPS:
-                return await _stream(request, call, engine.stream(principal, call))
             result = await engine.handle(principal, call)
             return _json(rpc.result_response(call.id, result))
         except Exception as exc:
             return _json(error_response(call.id, _mapped(exc, call), call.dialect))
 
-    async def _stream(request: web.Request, call: rpc.Call,
-                      events: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
-        # Pull the first event before committing to SSE, so upfront errors are plain JSON.
-        try:
-            first = await events.__anext__()
-        except StopAsyncIteration:
-            first = None
+    async def _open_sse(request: web.Request, extra: dict[str, str] | None = None
+                        ) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
+                                           "X-Accel-Buffering": "no", **(extra or {})})
         await resp.prepare(request)
+        return resp
+
+    async def _sse_error(request: web.Request, call: rpc.Call, exc: Exception,
+                         extra: dict[str, str] | None = None) -> web.StreamResponse:
+        resp = await _open_sse(request, extra)
+        await resp.write(_sse(error_response(call.id, _mapped(exc, call), call.dialect)))
+        await resp.write_eof()
+        return resp
+
+    async def _stream(request: web.Request, call: rpc.Call,
+                      events: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
+        # A streaming method always answers with an event stream; an error found before the
+        # first event (unknown task, bad state) is the stream's only event. Both official
+        # SDKs and the test kit read it there.
+        resp = await _open_sse(request)
         try:
-            if first is not None:
-                await resp.write(_sse(rpc.result_response(call.id, first)))
             async for item in events:
                 await resp.write(_sse(rpc.result_response(call.id, item)))
         except (ConnectionResetError, ConnectionError):
@@ -241,8 +259,10 @@ def setup(app: web.Application, services: Services) -> None:
         return resp
 
     r = app.router
-    r.add_get("/.well-known/agent-card.json", card)
-    r.add_get("/.well-known/agent.json", card)
+    # Also under the endpoint's path: the test kit looks for the card next to its SUT URL.
+    for prefix in ("", "/a2a"):
+        r.add_get(f"{prefix}/.well-known/agent-card.json", card_handler(Dialect.V1))
+        r.add_get(f"{prefix}/.well-known/agent.json", card_handler(Dialect.V03))
     r.add_get("/agent/authenticatedExtendedCard", extended_card)
     r.add_post("/a2a", endpoint)
     r.add_post("/a2a/", endpoint)

@@ -1,8 +1,10 @@
 """A small deterministic intent parser: plain words → a tool name and arguments.
 
 No language model: a message is tokenised, compared with each visible tool's
-name, title and examples, and the best overlap above a threshold wins. Ties go
-to the tool whose name sorts first, so the same text always picks the same tool.
+name, title and examples, and the best overlap above a threshold wins, provided
+the tool's vocabulary covers at least half of the message's words (one shared
+word in a sentence about something else is not a request). Ties go to the tool
+whose name sorts first, so the same text always picks the same tool.
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ def _score(words: set[str], tool: ToolLike) -> float:
     return best
 
 
+def _coverage(words: set[str], tool: ToolLike) -> float:
+    """Share of the message's words that the tool's name, title or examples use."""
+    vocab = tokens(tool.name.replace("_", " ")) | tokens(tool.title)
+    for phrase in tool.examples:
+        vocab |= tokens(phrase)
+    return len(words & vocab) / len(words) if words else 0.0
+
+
 def _arguments(text: str, tool: ToolLike) -> dict[str, Any]:
     props = (tool.input_schema or {}).get("properties") or {}
     args: dict[str, Any] = {}
@@ -73,7 +83,8 @@ def _arguments(text: str, tool: ToolLike) -> dict[str, Any]:
     return args
 
 
-def parse(text: str, tools: Iterable[ToolLike], threshold: float = 0.34) -> Intent | None:
+def parse(text: str, tools: Iterable[ToolLike], threshold: float = 0.34,
+          min_coverage: float = 0.5) -> Intent | None:
     """The tool this text asks for, or None when nothing matches well enough."""
     lowered = text.lower()
     candidates = sorted(tools, key=lambda t: t.name)
@@ -86,7 +97,7 @@ def parse(text: str, tools: Iterable[ToolLike], threshold: float = 0.34) -> Inte
         s = _score(words, tool)
         if best is None or s > best[0]:
             best = (s, tool)
-    if best is None or best[0] < threshold:
+    if best is None or best[0] < threshold or _coverage(words, best[1]) < min_coverage:
         return None
     return Intent(best[1].name, _arguments(text, best[1]), round(best[0], 3))
 

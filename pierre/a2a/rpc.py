@@ -8,6 +8,7 @@ raises an :class:`A2AError` that `error_response` encodes. No I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -81,6 +82,8 @@ class ListQuery:
     page_token: str | None = None
     history_length: int | None = None
     include_artifacts: bool = False
+    # Only tasks whose status changed at or after this instant (statusTimestampAfter).
+    status_after: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -164,6 +167,8 @@ def parse_request(content_type: str | None, version_header: str | None, body: by
             dialect, op = Dialect.V1, V1_METHODS[method]
         else:
             raise MethodNotFound(f"method {method!r} not found")
+        if dialect is Dialect.V1:
+            params = proto_names_to_json(params)
         try:
             decoded = _PARAMS[op](params, dialect)
         except A2AError as exc:
@@ -173,6 +178,31 @@ def parse_request(content_type: str | None, version_header: str | None, body: by
     except A2AError as exc:
         exc.rid = rid  # type: ignore[attr-defined]
         raise
+
+
+_OPAQUE = frozenset({"data", "metadata", "arguments"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def proto_names_to_json(value: Any) -> Any:
+    """ProtoJSON parsers accept a field's proto name (`task_id`) as well as its JSON name
+    (`taskId`); map the former to the latter. User payloads (data parts, metadata) keep
+    their keys. The JSON name wins when both are sent."""
+    if isinstance(value, list):
+        return [proto_names_to_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: Json = {}
+    for key, v in value.items():
+        name = _camel(key) if isinstance(key, str) and "_" in key else key
+        if name in out and name != key:
+            continue
+        out[name] = v if name in _OPAQUE else proto_names_to_json(v)
+    return out
 
 
 # -- per-operation params ---------------------------------------------------------
@@ -233,21 +263,34 @@ def _list(p: Json, d: Dialect) -> ListQuery:
     status = p.get("status")
     if status not in (None, "", 0, "TASK_STATE_UNSPECIFIED"):
         q.state = codec.state_from_wire(status, d)
-    size = codec.opt_int(p, "pageSize", "params", minimum=0)
+    size = codec.opt_int(p, "pageSize", "params", minimum=None)
     if size is not None:
-        if size > 100:
+        if not 1 <= size <= 100:
             raise InvalidParams("pageSize must be between 1 and 100")
-        q.page_size = size or 50
+        q.page_size = size
     if (tok := p.get("pageToken")) is not None:
         if not isinstance(tok, str):
             raise InvalidParams("pageToken must be a string")
         q.page_token = tok or None
     q.history_length = codec.opt_int(p, "historyLength", "params")
+    if (after := p.get("statusTimestampAfter")) is not None:
+        q.status_after = parse_timestamp(after, "statusTimestampAfter")
     inc = p.get("includeArtifacts")
     if inc is not None and not isinstance(inc, bool):
         raise InvalidParams("includeArtifacts must be a boolean")
     q.include_artifacts = bool(inc)
     return q
+
+
+def parse_timestamp(value: Any, where: str) -> datetime:
+    """An RFC 3339 timestamp (ProtoJSON's Timestamp form); naive means UTC."""
+    if not isinstance(value, str) or not value[:4].isdigit():
+        raise InvalidParams(f"{where} must be an RFC 3339 timestamp")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidParams(f"{where} must be an RFC 3339 timestamp") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _push_set(p: Json, d: Dialect) -> Json:

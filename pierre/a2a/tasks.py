@@ -30,8 +30,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     SUBMITTED: frozenset({WORKING, COMPLETED, FAILED, CANCELED, REJECTED, INPUT_REQUIRED,
                           AUTH_REQUIRED}),
     WORKING: frozenset({WORKING, COMPLETED, FAILED, CANCELED, INPUT_REQUIRED, AUTH_REQUIRED}),
-    INPUT_REQUIRED: frozenset({WORKING, COMPLETED, FAILED, CANCELED}),
-    AUTH_REQUIRED: frozenset({WORKING, COMPLETED, FAILED, CANCELED}),
+    # A follow-up that still names nothing asks again: the pause is renewed, never failed.
+    INPUT_REQUIRED: frozenset({WORKING, COMPLETED, FAILED, CANCELED, INPUT_REQUIRED}),
+    AUTH_REQUIRED: frozenset({WORKING, COMPLETED, FAILED, CANCELED, AUTH_REQUIRED}),
 }
 
 

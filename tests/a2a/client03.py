@@ -23,7 +23,8 @@ from a2a.types import (
 async def main(base: str, token: str) -> dict:
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"},
                                  timeout=30) as http:
-        card = await A2ACardResolver(http, base).get_agent_card()
+        # The v0.3 card lives at the previous well-known path (agent-card.json is 1.0).
+        card = await A2ACardResolver(http, base, "/.well-known/agent.json").get_agent_card()
         client = A2AClient(http, agent_card=card)
         msg = Message(message_id="tck-artifact-text-03", role=Role.user,
                       parts=[Part(root=TextPart(text="hello"))])

@@ -106,6 +106,7 @@ TOOLS = [
     _Tool("get_athlete", "Athlete profile", ("who am I", "show my athlete profile")),
     _Tool("calculate_training_load", "Training load (CTL/ATL/TSB)",
           ("what is my training load", "am I overtraining")),
+    _Tool("get_connection_status", "Connection status", ("show my connection status",)),
 ]
 
 
@@ -121,7 +122,9 @@ def test_intent_parser_picks_tool(text: str, tool: str, args: dict[str, Any]) ->
     assert found is not None and (found.tool, found.arguments) == (tool, args)
 
 
-@pytest.mark.parametrize("text", ["hello there", "the weather in Paris", ""])
+@pytest.mark.parametrize("text", ["hello there", "the weather in Paris", "",
+                                  # one shared word in a sentence about something else
+                                  "Task for status filtering", "a test of the new status page"])
 def test_intent_parser_says_nothing_when_unsure(text: str) -> None:
     assert intent.parse(text, TOOLS) is None
 
@@ -151,3 +154,13 @@ def test_tck_scenarios_by_prefix(mid: str, check: Any) -> None:
 
 def test_non_tck_ids_have_no_scenario() -> None:
     assert conformance.scenario_for("abc-tck-complete-task") is None
+
+
+def test_a_paused_task_may_ask_again() -> None:
+    task = tasks.new_task(_user())
+    tasks.transition(task, tasks.INPUT_REQUIRED, tasks.agent_message("which tool?", task))
+    tasks.append_user_message(task, _user("still vague"))
+    tasks.transition(task, tasks.INPUT_REQUIRED, tasks.agent_message("which tool?", task))
+    assert task["status"]["state"] == tasks.INPUT_REQUIRED and len(task["history"]) == 4
+    with pytest.raises(tasks.InvalidTransition):
+        tasks.transition(tasks.new_task(_user()), tasks.SUBMITTED)

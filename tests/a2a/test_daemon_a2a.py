@@ -80,7 +80,11 @@ async def test_sdk_streams_status_and_artifact_updates(agent: Agent) -> None:
         await http.aclose()
 
 
-async def test_text_without_a_tool_asks_for_input_and_cancel_follow_up(agent: Agent) -> None:
+async def test_text_without_a_tool_asks_for_input_until_a_follow_up_names_one(
+        a2a_factory: Callable[..., Agent]) -> None:
+    """Outside conformance mode: input-required, a vague follow-up asks again (never fails
+    the task), a follow-up naming a tool runs it, and the finished task cannot be canceled."""
+    agent = a2a_factory({"conformance_mode": False})
     client, http = await _client(agent, agent.token())
     try:
         msg = Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER,
@@ -88,6 +92,11 @@ async def test_text_without_a_tool_asks_for_input_and_cancel_follow_up(agent: Ag
         task = [e async for e in client.send_message(SendMessageRequest(message=msg))][-1].task
         assert task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
         assert "get_connection_status" in task.status.message.parts[0].text
+        vague = Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, task_id=task.id,
+                        parts=[Part(text="and one about waffles")])
+        again = [e async for e in client.send_message(SendMessageRequest(message=vague))][-1]
+        assert again.task.id == task.id
+        assert again.task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
         follow = Message(message_id=str(uuid.uuid4()), role=Role.ROLE_USER, task_id=task.id,
                          context_id=task.context_id,
                          parts=[Part(text="what is my training load")])
@@ -96,10 +105,113 @@ async def test_text_without_a_tool_asks_for_input_and_cancel_follow_up(agent: Ag
         assert done.task.status.state in (TaskState.TASK_STATE_COMPLETED,
                                           TaskState.TASK_STATE_FAILED)
         assert done.task.status.message.parts[0].text  # says what happened
+        got = await client.get_task(GetTaskRequest(id=task.id))
+        assert [m.role for m in got.history].count(Role.ROLE_USER) == 3
         with pytest.raises(TaskNotCancelableError):
             await client.cancel_task(CancelTaskRequest(id=task.id))  # terminal now
     finally:
         await http.aclose()
+
+
+def test_conformance_mode_text_works_like_the_kit_reference_agent(agent: Agent) -> None:
+    """Plain text starts work that stays `working`; follow-ups are accepted; cancel ends it;
+    a stream of such a message closes after the working update."""
+    token = agent.token()
+    first = _rpc(agent, token, "SendMessage", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "ROLE_USER", "parts": [{"text": "Hello"}]}}
+    )["result"]["task"]
+    assert first["status"]["state"] == "TASK_STATE_WORKING"
+    more = _rpc(agent, token, "SendMessage", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "ROLE_USER", "taskId": first["id"],
+        "parts": [{"text": "More"}]}})["result"]["task"]
+    assert more["id"] == first["id"] and more["status"]["state"] == "TASK_STATE_WORKING"
+    assert len(more["history"]) == 2
+    canceled = _rpc(agent, token, "CancelTask", {"id": first["id"]})["result"]
+    assert canceled["status"]["state"] == "TASK_STATE_CANCELED"
+    with httpx.stream("POST", f"{agent.url}/a2a", json={
+        "jsonrpc": "2.0", "id": 2, "method": "SendStreamingMessage", "params": {"message": {
+            "messageId": str(uuid.uuid4()), "role": "ROLE_USER", "parts": [{"text": "hi"}]}}},
+            headers={"Authorization": f"Bearer {token}"}, timeout=10) as r:
+        import json
+
+        events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:")]
+    assert [next(iter(e["result"])) for e in events] == ["task", "statusUpdate"]
+    assert events[1]["result"]["statusUpdate"]["status"]["state"] == "TASK_STATE_WORKING"
+
+
+def test_list_tasks_pages_count_and_filter(agent: Agent) -> None:
+    token = agent.token()
+    ctx = f"list-{uuid.uuid4()}"
+    ids = [_rpc(agent, token, "SendMessage", {"message": {
+        "messageId": str(uuid.uuid4()), "role": "ROLE_USER", "contextId": ctx,
+        "parts": [{"text": f"task {i}"}]}})["result"]["task"]["id"] for i in range(3)]
+    page1 = _rpc(agent, token, "ListTasks", {"contextId": ctx, "pageSize": 2})["result"]
+    assert (page1["pageSize"], page1["totalSize"], len(page1["tasks"])) == (2, 3, 2)
+    assert [t["id"] for t in page1["tasks"]] == ids[::-1][:2]  # newest first
+    assert page1["nextPageToken"]
+    page2 = _rpc(agent, token, "ListTasks", {"context_id": ctx, "page_size": 2,
+                                             "page_token": page1["nextPageToken"]})["result"]
+    assert [t["id"] for t in page2["tasks"]] == ids[:1]
+    assert (page2["pageSize"], page2["totalSize"], page2["nextPageToken"]) == (1, 3, "")
+    later = _rpc(agent, token, "ListTasks", {"contextId": ctx,
+                                             "statusTimestampAfter": "2999-01-01T00:00:00Z"})
+    assert later["result"] == {"tasks": [], "nextPageToken": "", "pageSize": 0, "totalSize": 0}
+    since = _rpc(agent, token, "ListTasks", {"contextId": ctx,
+                                             "statusTimestampAfter": "2000-01-01T00:00:00Z"})
+    assert since["result"]["totalSize"] == 3
+    for bad in ({"pageSize": 0}, {"pageSize": 101}, {"statusTimestampAfter": "-1"},
+                {"pageToken": "nope"}):
+        assert _rpc(agent, token, "ListTasks", bad)["error"]["code"] == -32602, bad
+
+
+def test_streaming_errors_arrive_as_an_event_stream(agent: Agent) -> None:
+    with httpx.stream("POST", f"{agent.url}/a2a", json={
+        "jsonrpc": "2.0", "id": 7, "method": "SubscribeToTask", "params": {"id": "no-such"}},
+            headers={"Authorization": f"Bearer {agent.token()}"}, timeout=10) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        import json
+
+        events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:")]
+    assert len(events) == 1 and events[0]["id"] == 7
+    assert events[0]["error"]["code"] == -32001
+
+
+def test_push_configs_by_proto_field_names(agent: Agent) -> None:
+    """ProtoJSON accepts `task_id` as well as `taskId`; the kit sends the former."""
+    token = agent.token()
+    task = _rpc(agent, token, "SendMessage", {"message": {
+        "messageId": "tck-input-required-pc", "role": "ROLE_USER", "parts": [{"text": "x"}]}}
+    )["result"]["task"]
+    made = _rpc(agent, token, "CreateTaskPushNotificationConfig", {
+        "task_id": task["id"], "id": "cfg-1", "url": "https://example.com/hook"})["result"]
+    assert made == {"taskId": task["id"], "id": "cfg-1", "url": "https://example.com/hook"}
+    listed = _rpc(agent, token, "ListTaskPushNotificationConfigs", {"task_id": task["id"]})
+    assert [c["id"] for c in listed["result"]["configs"]] == ["cfg-1"]
+    got = _rpc(agent, token, "GetTaskPushNotificationConfig", {"task_id": task["id"],
+                                                               "id": "cfg-1"})
+    assert got["result"]["url"] == "https://example.com/hook"
+    assert _rpc(agent, token, "DeleteTaskPushNotificationConfig",
+                {"task_id": task["id"], "id": "cfg-1"})["result"] is None
+    gone = _rpc(agent, token, "GetTaskPushNotificationConfig", {"task_id": task["id"],
+                                                                "id": "cfg-1"})
+    assert gone["error"]["code"] == -32001
+
+
+def test_cards_one_shape_per_dialect(agent: Agent) -> None:
+    v1 = httpx.get(f"{agent.url}/.well-known/agent-card.json").json()
+    assert all(len(s) == 1 for s in v1["securitySchemes"].values())
+    key = v1["securitySchemes"]["apiKey"]["apiKeySecurityScheme"]
+    assert key["location"] == key["in"] == "header"
+    assert v1["supportedInterfaces"][0]["protocolVersion"] == "1.0"
+    assert (v1["url"], v1["protocolVersion"]) == (f"{agent.url}/a2a", "0.3.0")
+    v03 = httpx.get(f"{agent.url}/.well-known/agent.json").json()
+    assert v03["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": v1["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["description"]}
+    assert "supportedInterfaces" not in v03
+    asked = httpx.get(f"{agent.url}/a2a/.well-known/agent-card.json",
+                      headers={"A2A-Version": "0.3"}).json()
+    assert asked == v03
 
 
 async def test_cancel_an_input_required_task(agent: Agent) -> None:

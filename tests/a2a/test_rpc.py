@@ -173,3 +173,37 @@ def test_list_tasks_status_filter_in_both_dialects() -> None:
                  "params": {"status": "working"}}, version=None)
     assert v1.params.state == v03.params.state == "TASK_STATE_WORKING"
     assert v1.params.page_size == 10
+
+
+def test_proto_field_names_map_to_json_names_but_user_data_keeps_its_keys() -> None:
+    call = _call({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+        "message_id": "m1", "role": "ROLE_USER", "context_id": "c1", "metadata": {"a_b": 1},
+        "parts": [{"data": {"tool": "t", "arguments": {"max_hr": 180}}}]}}})
+    msg = call.params.message
+    assert (msg["messageId"], msg["contextId"], msg["metadata"]) == ("m1", "c1", {"a_b": 1})
+    assert msg["parts"][0]["data"]["arguments"] == {"max_hr": 180}
+    both = rpc.proto_names_to_json({"task_id": "proto", "taskId": "json"})
+    assert both == {"taskId": "json"}
+    ref = _call({"jsonrpc": "2.0", "id": 1, "method": "GetTaskPushNotificationConfig",
+                 "params": {"task_id": "t1", "id": "c1"}}).params
+    assert (ref.task_id, ref.config_id) == ("t1", "c1")
+
+
+@pytest.mark.parametrize("params", [
+    {"pageSize": 0}, {"pageSize": -1}, {"pageSize": 101}, {"statusTimestampAfter": "-1"},
+    {"statusTimestampAfter": 5}, {"statusTimestampAfter": "yesterday"},
+])
+def test_list_tasks_rejects_bad_page_size_and_timestamps(params: dict[str, Any]) -> None:
+    err = _err({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": params})
+    assert err.code == -32602
+
+
+def test_list_tasks_reads_page_size_and_timestamp() -> None:
+    q = _call({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {
+        "pageSize": 2.0, "statusTimestampAfter": "2026-01-02T03:04:05.600Z"}}).params
+    assert q.page_size == 2 and q.status_after.isoformat() == "2026-01-02T03:04:05.600000+00:00"
+    assert _call({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {}}
+                 ).params.page_size == 50
+    naive = _call({"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {
+        "statusTimestampAfter": "2026-01-02T03:04:05"}}).params.status_after
+    assert naive.utcoffset() is not None

@@ -69,3 +69,20 @@ def test_card_has_both_dialects_and_one_skill_per_family() -> None:
     v1 = card.for_dialect(card.extended_card(c, tools[:1]), v1=True)
     assert "url" not in v1 and v1["pierreTools"][0]["name"] == "a"
     assert set(v1["securitySchemes"]["bearer"]) == {"httpAuthSecurityScheme"}
+
+
+def test_public_card_has_one_shape_per_scheme_in_each_dialect() -> None:
+    c = card.build_card(base_url="https://p.example", version="1", tools=[_spec("a", "data", "x")])
+    v1 = card.public_card(c, v1=True)
+    assert {k: list(s) for k, s in v1["securitySchemes"].items()} == {
+        "bearer": ["httpAuthSecurityScheme"], "apiKey": ["apiKeySecurityScheme"],
+        "oauth2": ["oauth2SecurityScheme"]}
+    assert v1["securitySchemes"]["apiKey"]["apiKeySecurityScheme"]["in"] == "header"
+    assert (v1["url"], v1["protocolVersion"], v1["preferredTransport"]) == (
+        "https://p.example/a2a", "0.3.0", "JSONRPC")
+    assert v1["security"] == [{"bearer": []}, {"apiKey": []}, {"oauth2": []}]
+    v03 = card.public_card(c, v1=False)
+    assert {s["type"] for s in v03["securitySchemes"].values()} == {"http", "apiKey", "oauth2"}
+    assert not any(k.endswith("SecurityScheme") for s in v03["securitySchemes"].values()
+                   for k in s)
+    assert "supportedInterfaces" not in v03 and "extendedAgentCard" not in v03["capabilities"]
