@@ -3,6 +3,9 @@
 Only served when `[a2a] conformance_mode = true`: a message whose `messageId`
 starts with a known `tck-` prefix gets a fixed answer instead of running a tool.
 Prefixes are matched longest first (`tck-artifact-file-url` before `tck-artifact-file`).
+In the same mode, the engine gives other text that names no tool the kit's
+reference-agent behaviour (`working` until continued or canceled) instead of
+asking which tool is meant: the kit's ListTasks and history tests rely on it.
 """
 
 from __future__ import annotations
