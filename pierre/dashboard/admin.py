@@ -26,6 +26,7 @@ from pierre.dashboard.routes import (
 )
 from pierre.dashboard.session import Session
 from pierre.dashboard.web import message_page, see_other
+from pierre.mcp.bus import announce_tenant_changed
 from pierre.services import Services
 
 
@@ -125,6 +126,7 @@ async def tenant_tools(request: web.Request, principal: Principal, sess: Session
     settings["disabled_tools"] = sorted(disabled)
     await services.db.update_tenant_settings(principal.tenant_id, settings)
     services.extras.get("tenant_disabled_tools", {}).pop(principal.tenant_id, None)
+    await announce_tenant_changed(services, principal.tenant_id)  # live MCP sessions
     await _audit(services, "dashboard.tool_switched", principal, request,
                  {"tool": tool, "enabled": form.get("enabled") == "1"})
     raise see_other("/dashboard/tenant?done=saved")
@@ -229,6 +231,7 @@ async def admin_plan(request: web.Request, principal: Principal, sess: Session
     if tenant is None or tier not in services.config.ratelimit.tiers:
         raise see_other("/dashboard/admin")
     await services.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": tier})
+    await announce_tenant_changed(services, tenant.id)  # live MCP sessions follow the plan
     await _audit(services, "dashboard.plan_changed", principal, request,
                  {"tenant": tenant.name, "tier": tier})
     raise see_other("/dashboard/admin?done=saved")
