@@ -106,6 +106,10 @@ SCHEMAS: S = {
                                   "ip": _nullable("string"), "user_agent": _nullable("string"),
                                   "details": {"type": "object"},
                                   "created_at": {"type": "string"}}},
+    "TenantSettings": {"type": "object", "required": ["tier", "disabled_tools"],
+                       "properties": {"tier": {"type": "string"},
+                                      "disabled_tools": {"type": "array",
+                                                         "items": {"type": "string"}}}},
     "Credentials": {"type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"},
                                    "password": {"type": "string"}}},
@@ -185,6 +189,21 @@ def paths() -> S:
                           _ok(None, "204", "removed"), params=[provider],
                           errors=("403", "404")),
         },
+        "/api/tenant/settings": {
+            "get": _op("The tenant's plan and tool switches (tenant admin)",
+                       _ok(_ref("TenantSettings")), errors=("403",)),
+            "patch": _op("Disable tools for the tenant; live MCP sessions get "
+                         "tools/list_changed (tenant admin)", _ok(_ref("TenantSettings")),
+                         errors=("403",),
+                         body={"type": "object", "required": ["disabled_tools"],
+                               "properties": {"disabled_tools": {
+                                   "type": "array", "items": {"type": "string"}}}}),
+        },
+        "/api/admin/tenants/{tenant_id}": {"patch": _op(
+            "Change a tenant's plan (server admin); its live sessions follow at once",
+            _ok(_ref("Tenant")), params=[_path_param("tenant_id")], errors=("403", "404"),
+            body={"type": "object", "required": ["tier"],
+                  "properties": {"tier": {"type": "string"}}})},
         "/api/admin/tenants": {
             "get": _op("All tenants (server admin)", _ok(_list("Tenant")), errors=("403",)),
             "post": _op("Create a tenant (server admin)", _ok(_ref("Tenant"), "201", "created"),
