@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import ssl
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -267,7 +268,7 @@ def serve(config_path: str | None) -> int:
     except ConfigError as exc:
         configure_logging("info", "auto")
         for problem in exc.problems:
-            print(f"config error: {problem}", flush=True, file=__import__("sys").stderr)
+            print(f"config error: {problem}", flush=True, file=sys.stderr)
         return 2
     configure_logging(config.logging.level, config.logging.format)
     loop = uvloop.new_event_loop()
