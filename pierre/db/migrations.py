@@ -128,6 +128,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (tenant_id, task_id))""",
         "CREATE INDEX a2a_tasks_owner ON a2a_tasks(tenant_id, user_id, updated_at)",
     )),
+    Migration(4, "0004_invites", (
+        # Registration invites: only a hash of the code is stored (it has full entropy,
+        # like an API key); `used_at` set once makes an invite single-use.
+        """CREATE TABLE invites (
+            id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            code_hash TEXT NOT NULL UNIQUE, email TEXT, role TEXT NOT NULL, created_by TEXT,
+            created_at {TS} NOT NULL, expires_at {TS} NOT NULL, used_at {TS}, used_by TEXT)""",
+        "CREATE INDEX invites_tenant ON invites(tenant_id, created_at)",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

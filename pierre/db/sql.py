@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from pierre.plugins.database import (
     ConnectionRecord,
     DataKeyRecord,
     EncryptedCell,
+    InviteRecord,
     OAuthAppRecord,
     RefreshTokenRecord,
     SigningKeyRecord,
@@ -361,6 +363,89 @@ class SqlDatabase:
         async with self.write() as c:
             await c.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?",
                             self.ts(when), key_id)
+
+    async def set_api_key_tier(self, tenant_id: str, key_id: str, tier: str
+                               ) -> ApiKeyRecord | None:
+        async with self.write() as c:
+            n = await c.execute("UPDATE api_keys SET tier = ? WHERE tenant_id = ? AND id = ?",
+                                tier, tenant_id, key_id)
+        return await self.get_api_key(tenant_id, key_id) if n else None
+
+    # -- registration invites ------------------------------------------------------------
+    @staticmethod
+    def _invite(r: Row) -> InviteRecord:
+        return InviteRecord(
+            id=r["id"], tenant_id=r["tenant_id"], code_hash=r["code_hash"], email=r["email"],
+            role=r["role"], created_by=r["created_by"], created_at=_dtn(r["created_at"]),
+            expires_at=_dtn(r["expires_at"]), used_at=_dt(r["used_at"]), used_by=r["used_by"])
+
+    async def create_invite(self, tenant_id: str, *, code_hash: str, email: str | None,
+                            role: str, expires_at: datetime, created_by: str | None
+                            ) -> InviteRecord:
+        rec = InviteRecord(id=new_id(), tenant_id=tenant_id, code_hash=code_hash,
+                           email=email.strip().lower() if email else None, role=role,
+                           created_by=created_by, created_at=now(),
+                           expires_at=_dtn(_aware(expires_at, "expires_at")))
+        try:
+            async with self.write() as c:
+                await c.execute(
+                    "INSERT INTO invites (id, tenant_id, code_hash, email, role, created_by, "
+                    "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rec.id, tenant_id, code_hash, rec.email, role, created_by,
+                    self.ts(rec.created_at), self.ts(rec.expires_at))
+        except IntegrityViolation:
+            raise InvalidArguments("no such tenant (or a duplicate invite code)",
+                                   field="tenant_id") from None
+        return rec
+
+    async def list_invites(self, tenant_id: str) -> list[InviteRecord]:
+        async with self.read() as c:
+            rows = await c.fetch("SELECT * FROM invites WHERE tenant_id = ? "
+                                 "ORDER BY created_at, id", tenant_id)
+        return [self._invite(r) for r in rows]
+
+    async def delete_invite(self, tenant_id: str, invite_id: str) -> bool:
+        async with self.write() as c:
+            n = await c.execute("DELETE FROM invites WHERE tenant_id = ? AND id = ?",
+                                tenant_id, invite_id)
+        return n > 0
+
+    async def redeem_invite(self, code_hash: str, email: str, *, password_hash: str,
+                            when: datetime) -> tuple[InviteRecord, UserRecord]:
+        email = email.strip().lower()
+        bad = "this invite code is not valid"
+        try:
+            async with self.write() as c:
+                r = await c.fetchrow("SELECT * FROM invites WHERE code_hash = ?", code_hash)
+                if r is None:
+                    raise InvalidArguments(bad, field="invite")
+                inv = self._invite(r)
+                if inv.used_at is not None:
+                    raise InvalidArguments("this invite was already used", field="invite")
+                if inv.expires_at <= when:
+                    raise InvalidArguments("this invite has expired; ask for a new one",
+                                           field="invite")
+                if inv.email is not None and inv.email != email:
+                    raise InvalidArguments("this invite is for another email address",
+                                           field="invite")
+                user = UserRecord(id=new_id(), tenant_id=inv.tenant_id, email=email,
+                                  role=inv.role, password_hash=password_hash,
+                                  status="active", created_at=when)
+                # The conditional update is the single-use guarantee: a racing redeemer
+                # waits on the row (PostgreSQL) or the write lock (SQLite) and gets 0.
+                n = await c.execute(
+                    "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? "
+                    "AND used_at IS NULL", self.ts(when), user.id, inv.id)
+                if n != 1:
+                    raise InvalidArguments("this invite was already used", field="invite")
+                await c.execute(
+                    "INSERT INTO users (id, tenant_id, email, role, password_hash, "
+                    "display_name, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    user.id, user.tenant_id, email, user.role, password_hash, None, "active",
+                    self.ts(when))
+        except IntegrityViolation:
+            raise Conflict("an account with this email already exists") from None
+        return replace(inv, used_at=when, used_by=user.id), user
 
     # -- refresh tokens ----------------------------------------------------------------
     @staticmethod

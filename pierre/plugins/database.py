@@ -66,6 +66,22 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class InviteRecord:
+    """A registration invite; the code itself is never stored, only its hash."""
+
+    id: str
+    tenant_id: str
+    code_hash: str
+    email: str | None  # when set, only this address may redeem it
+    role: str
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: str | None = None  # the user it created
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyLookup:
     """An API key joined with its owner: everything authentication needs in one read."""
 
@@ -270,6 +286,34 @@ class Database(Protocol):
         ...
 
     async def touch_api_key(self, key_id: str, when: datetime) -> None: ...
+
+    async def set_api_key_tier(self, tenant_id: str, key_id: str, tier: str
+                               ) -> ApiKeyRecord | None:
+        """Change a key's tier (revoked or not); the updated key, None if not in this tenant."""
+        ...
+
+    # -- registration invites -------------------------------------------------
+    async def create_invite(self, tenant_id: str, *, code_hash: str, email: str | None,
+                            role: str, expires_at: datetime, created_by: str | None
+                            ) -> InviteRecord:
+        """Raise InvalidArguments if the tenant is unknown."""
+        ...
+
+    async def list_invites(self, tenant_id: str) -> list[InviteRecord]:
+        """Oldest first, used and expired ones included."""
+        ...
+
+    async def delete_invite(self, tenant_id: str, invite_id: str) -> bool: ...
+
+    async def redeem_invite(self, code_hash: str, email: str, *, password_hash: str,
+                            when: datetime) -> tuple[InviteRecord, UserRecord]:
+        """Create the invite's user and mark the invite used, in one transaction.
+
+        At most one caller succeeds per invite, however many race. Raises
+        InvalidArguments(field="invite") when the code is unknown, used, expired or
+        names another email, and Conflict when the email already has an account
+        (the invite then stays usable)."""
+        ...
 
     # -- refresh tokens --------------------------------------------------------
     async def create_refresh_token(self, tenant_id: str, user_id: str, *, family_id: str,

@@ -108,6 +108,83 @@ class DatabaseContract:
         assert [x.id for x in await db.list_api_keys(a.id, ua.id)] == [k.id]
         assert await db.list_api_keys(b.id, None) == []
 
+    async def test_api_key_tier_changes_within_its_tenant_only(self, db: Any) -> None:
+        a, ua, b, _ = await _two_tenants(db)
+        k = await db.create_api_key(a.id, ua.id, name="n", prefix="pk_trial_abcd1234",
+                                    key_hash="ht", tier="trial", expires_at=None)
+        assert await db.set_api_key_tier(b.id, k.id, "enterprise") is None
+        assert (await db.lookup_api_key("ht")).key.tier == "trial"
+        changed = await db.set_api_key_tier(a.id, k.id, "professional")
+        assert (changed.id, changed.tier, changed.prefix) == (k.id, "professional",
+                                                             "pk_trial_abcd1234")
+        assert (await db.lookup_api_key("ht")).key.tier == "professional"
+        assert await db.set_api_key_tier(a.id, "no-such-key", "trial") is None
+
+    # -- registration invites ------------------------------------------------------------
+    async def test_invite_is_single_use_tenant_scoped_and_bound_to_its_email(
+            self, db: Any) -> None:
+        a, ua, b, _ = await _two_tenants(db)
+        soon = datetime.now(UTC) + timedelta(days=1)
+        inv = await db.create_invite(a.id, code_hash="c1", email="New@Example.com",
+                                     role="tenant_admin", expires_at=soon, created_by=ua.id)
+        assert inv.email == "new@example.com" and inv.used_at is None
+        assert [i.id for i in await db.list_invites(a.id)] == [inv.id]
+        assert await db.list_invites(b.id) == []
+        when = datetime.now(UTC)
+        for code, email, msg in (("nope", "new@example.com", "not valid"),
+                                 ("c1", "other@example.com", "another email")):
+            with pytest.raises(InvalidArguments, match=msg) as err:
+                await db.redeem_invite(code, email, password_hash="ph", when=when)
+            assert err.value.field == "invite"
+        used, user = await db.redeem_invite("c1", "NEW@example.com", password_hash="ph",
+                                            when=when)
+        assert (user.tenant_id, user.role, user.email) == (a.id, "tenant_admin",
+                                                           "new@example.com")
+        assert (used.used_by, used.used_at) == (user.id, when)
+        assert (await db.find_user_by_email("new@example.com")).password_hash == "ph"
+        with pytest.raises(InvalidArguments, match="already used"):
+            await db.redeem_invite("c1", "new@example.com", password_hash="ph", when=when)
+        [listed] = await db.list_invites(a.id)
+        assert (listed.used_by, listed.used_at) == (user.id, when)
+        assert await db.delete_invite(b.id, inv.id) is False
+        assert await db.delete_invite(a.id, inv.id) is True
+        assert await db.list_invites(a.id) == []
+        with pytest.raises(InvalidArguments):
+            await db.create_invite("no-tenant", code_hash="c9", email=None, role="user",
+                                   expires_at=soon, created_by=None)
+
+    async def test_invite_expiry_and_taken_email_leave_it_unused(self, db: Any) -> None:
+        a, _ua, _, _ = await _two_tenants(db)
+        now_ = datetime.now(UTC)
+        await db.create_invite(a.id, code_hash="old", email=None, role="user",
+                               expires_at=now_ - timedelta(seconds=1), created_by=None)
+        with pytest.raises(InvalidArguments, match="expired"):
+            await db.redeem_invite("old", "x@example.com", password_hash="ph", when=now_)
+        await db.create_invite(a.id, code_hash="open", email=None, role="user",
+                               expires_at=now_ + timedelta(hours=1), created_by=None)
+        with pytest.raises(Conflict):  # b@example.com exists (in another tenant even)
+            await db.redeem_invite("open", "b@example.com", password_hash="ph", when=now_)
+        assert all(i.used_at is None for i in await db.list_invites(a.id))
+        _, user = await db.redeem_invite("open", "fresh@example.com", password_hash="ph",
+                                         when=now_)
+        assert user.role == "user" and user.tenant_id == a.id
+
+    async def test_concurrent_redeemers_of_one_invite_get_one_account(self, db: Any) -> None:
+        import asyncio
+
+        a, _, _, _ = await _two_tenants(db)
+        await db.create_invite(a.id, code_hash="race", email=None, role="user",
+                               expires_at=datetime.now(UTC) + timedelta(hours=1),
+                               created_by=None)
+        results = await asyncio.gather(*(
+            db.redeem_invite("race", f"r{i}@example.com", password_hash="ph",
+                             when=datetime.now(UTC)) for i in range(5)),
+            return_exceptions=True)
+        won = [r for r in results if not isinstance(r, BaseException)]
+        assert len(won) == 1
+        assert all(isinstance(r, InvalidArguments) for r in results if r not in won)
+        assert len(await db.list_users(a.id)) == 2
+
     # -- refresh tokens --------------------------------------------------------------
     async def test_refresh_token_is_used_once_and_family_revocation(self, db: Any) -> None:
         a, ua, _, _ = await _two_tenants(db)
