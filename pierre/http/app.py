@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import itertools
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -30,6 +31,11 @@ ROUTE_MODULES = (
     "pierre.oauth2.routes",
 )
 
+# Request ids: a per-process random prefix plus a counter (unique, and no urandom
+# syscall per request as uuid4 would cost).
+_ID_PREFIX = os.urandom(4).hex()
+_ids = itertools.count(1)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -45,7 +51,7 @@ def error_response(exc: PierreError) -> web.Response:
 @web.middleware
 async def errors_and_logging(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map PierreError to JSON once; log one line per request; never leak a traceback."""
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    request_id = request.headers.get("X-Request-Id") or f"{_ID_PREFIX}{next(_ids):08x}"
     structlog.contextvars.bind_contextvars(request_id=request_id, transport="http")
     start = time.perf_counter()
     status = 500
