@@ -194,11 +194,13 @@ class Daemon:
             ]
             if new.database != old.database:
                 restart_needed.append("database")
+            if new.tracing != old.tracing:
+                restart_needed.append("tracing")
             # Keep what cannot change live, take the rest.
             applied = replace(new, mcp=replace(new.mcp, host=old.mcp.host, port=old.mcp.port,
                                                path=old.mcp.path),
                               http=replace(new.http, host=old.http.host, port=old.http.port),
-                              database=old.database)
+                              database=old.database, tracing=old.tracing)
             configure_logging(applied.logging.level, applied.logging.format)
             self._reload_tls(applied)
             self.config = applied

@@ -37,6 +37,11 @@ async def start_backends(s: Services, ctx: PluginContext, closers: list[Closer])
     from pierre.tools.catalog import register_all
 
     cfg = s.config
+    if cfg.tracing.enabled:  # first in, last out: spans from the drain are still exported
+        from pierre import __version__
+        from pierre.ops import tracing
+
+        closers.append(tracing.start(cfg.tracing, version=__version__, base_dir=cfg.base_dir))
     db_cls = s.plugins.get("pierre.databases", cfg.database.backend)
     s.db = db_cls.from_config(_options(cfg.database), ctx)
     await s.db.start()

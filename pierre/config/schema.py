@@ -181,6 +181,24 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    """OpenTelemetry spans exported by OTLP/HTTP; needs the `otel` extra when enabled."""
+
+    # Off by default: the disabled path never imports opentelemetry and costs ~nothing.
+    enabled: bool = False
+    # OTLP/HTTP traces URL; None = the exporter's default (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    # or http://localhost:4318/v1/traces).
+    otlp_endpoint: str | None = None
+    service_name: str = "pierre"
+    # Share of new traces kept (0..1); an incoming traceparent's sampled flag wins.
+    sample_ratio: float = 1.0
+    # Sent with each export (collector auth); values are secrets and never logged.
+    headers: dict[str, str] = field(default_factory=dict)
+    # A file of `Name: value` lines merged into `headers` (e.g. a systemd credential).
+    headers_file: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     mcp: McpConfig = field(default_factory=McpConfig)
@@ -193,6 +211,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     a2a: A2AConfig = field(default_factory=A2AConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
     # Folder of the config file; relative paths are resolved against it.
     base_dir: str = "."
 

@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from pierre.errors import PierreError, RateLimited
+from pierre.ops.tracing import LiveSpan, NullSpan, tracer
 from pierre.services import Services
 
 log = structlog.get_logger("pierre.http")
@@ -96,9 +97,35 @@ async def errors_and_logging(request: web.Request, handler: Handler) -> web.Stre
         structlog.contextvars.unbind_contextvars("request_id", "transport")
 
 
+@web.middleware
+async def traced(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One SERVER span per request, continuing the caller's W3C traceparent if any.
+
+    Installed only while tracing is on, so the disabled path costs nothing at all.
+    """
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    with tracer.server_span(f"{request.method} {route}", request.headers, {
+            "http.request.method": request.method, "http.route": route,
+            "url.scheme": request.scheme}) as span:
+        try:
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            _status(span, exc.status)
+            raise
+        _status(span, resp.status)
+        return resp
+
+
+def _status(span: NullSpan | LiveSpan, status: int) -> None:
+    span.set("http.response.status_code", status)
+    if status >= 500:  # a 4xx is the client's doing, not a failed server span
+        span.fail(str(status))
+
+
 def build_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[errors_and_logging],
+        middlewares=[traced, errors_and_logging] if tracer.enabled else [errors_and_logging],
         client_max_size=services.config.http.client_max_size,
     )
     app[SERVICES] = services

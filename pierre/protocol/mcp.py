@@ -34,6 +34,7 @@ from pierre.errors import (
 from pierre.mcp import completion, prompts, resources
 from pierre.mcp.bus import EventBus
 from pierre.mcp.tiers import current_tier, forget_tenant
+from pierre.ops.tracing import SERVER, tracer
 from pierre.protocol import jsonrpc as rpc
 from pierre.protocol.jsonrpc import Notification, Request, Response, RpcError
 from pierre.tools.invoke import UnknownTool, invoke_tool, visible_tools
@@ -492,6 +493,26 @@ class McpSession:
         method = req.method
         if method == "ping":
             return rpc.result(req.id, {})
+        if not tracer.enabled:
+            return await self._handle_request(req)
+        # One span per request; the tool run inside (pierre.tools.invoke) is its child.
+        label = method if known_method(method) else "unknown"
+        name = label
+        attrs: dict[str, str] = {"mcp.method.name": label, "network.transport": self.transport}
+        if method == "tools/call" and isinstance(req.params, dict):
+            tool = req.params.get("name")
+            if isinstance(tool, str) and self._engine.services.tools.get(tool) is not None:
+                name = f"{label} {tool}"
+                attrs["gen_ai.tool.name"] = tool
+        with tracer.span(name, attrs, SERVER) as span:
+            reply = await self._handle_request(req)
+            if isinstance(err := reply.get("error"), dict):
+                span.set("rpc.jsonrpc.error_code", err.get("code", 0))
+                span.fail(str(err.get("code")))
+            return reply
+
+    async def _handle_request(self, req: Request) -> dict[str, Any]:
+        method = req.method
         start = time.perf_counter()
         outcome = "ok"
         try:

@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from pierre.errors import NotFound, ProviderError, RateLimited, ServiceUnavailable
+from pierre.ops.tracing import CLIENT, LiveSpan, NullSpan, tracer
 
 log = structlog.get_logger("pierre.providers")
 
@@ -140,6 +141,17 @@ class HttpApi:
                       ok: tuple[int, ...] = (200, 201, 202, 204),
                       retry: bool = True) -> Response:
         """Send; retry 5xx/network with backoff; map failures to Pierre errors."""
+        # One CLIENT span per call (retries included); no URL: paths carry user ids.
+        with tracer.span(f"{self.provider} {method}", {
+                "pierre.provider": self.provider, "http.request.method": method}, CLIENT
+                ) as span:
+            return await self._request(span, method, url, token=token, params=params,
+                                       data=data, headers=headers, ok=ok, retry=retry)
+
+    async def _request(self, span: NullSpan | LiveSpan, method: str, url: str, *,
+                       token: str | None, params: Mapping[str, Any] | None,
+                       data: Mapping[str, Any] | None, headers: Mapping[str, str] | None,
+                       ok: tuple[int, ...], retry: bool) -> Response:
         now = time.monotonic()
         if not self.breaker.allow(now):
             raise CircuitOpen(
@@ -152,6 +164,7 @@ class HttpApi:
         last_error = ""
         for attempt in range(attempts):
             if attempt:
+                span.set("pierre.provider.retries", attempt)
                 await asyncio.sleep(backoff_s(attempt - 1, self.backoff_base_s))
             try:
                 async with self.session.request(method, url, params=params, data=data,
@@ -164,6 +177,7 @@ class HttpApi:
                 log.warning("provider_network_error", provider=self.provider,
                             attempt=attempt + 1, error=type(exc).__name__)
                 continue
+            span.set("http.response.status_code", status)
             self.last_headers = rheaders
             if self.on_headers is not None:
                 self.on_headers(rheaders)

@@ -35,6 +35,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from pierre.errors import InvalidArguments, NotFound, PierreError
 from pierre.ops.metrics import of as metrics_of
 from pierre.ops.metrics import outcome as call_outcome
+from pierre.ops.tracing import tracer
 from pierre.tools.base import LogFn, ProgressFn, ToolContext, ToolSpec, _no_log, _no_progress
 
 if TYPE_CHECKING:
@@ -202,28 +203,36 @@ async def invoke_tool(
     charged: bool = False,
 ) -> ToolOutcome:
     metrics = metrics_of(services)
-    if metrics is None:
+    if metrics is None and not tracer.enabled:
         return await _invoke_tool(services, principal, name, arguments, progress=progress,
                                   log=log, transport=transport, charged=charged)
     # Label by registered name only: a caller-chosen name would grow the series unbounded.
     label = name if services.tools.get(name) is not None else "unknown"
     start = time.perf_counter()
     failure: BaseException | None = None
-    try:
-        result = await _invoke_tool(services, principal, name, arguments, progress=progress,
-                                    log=log, transport=transport, charged=charged)
-    except BaseException as exc:
-        failure = exc
-        raise
-    finally:
-        if failure is not None:
-            how = call_outcome(failure)
-        elif result.error is not None:
-            how = call_outcome(result.error)
-        else:
-            how = "error" if result.is_error else "ok"
-        metrics.tool_calls.labels(label, how).inc()
-        metrics.tool_seconds.labels(label).observe(time.perf_counter() - start)
+    with tracer.span(f"execute_tool {label}", {
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": label,
+            "pierre.transport": transport}) as span:
+        try:
+            result = await _invoke_tool(services, principal, name, arguments,
+                                        progress=progress, log=log, transport=transport,
+                                        charged=charged)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            if failure is not None:
+                how = call_outcome(failure)
+            elif result.error is not None:
+                how = call_outcome(result.error)
+            else:
+                how = "error" if result.is_error else "ok"
+            if metrics is not None:
+                metrics.tool_calls.labels(label, how).inc()
+                metrics.tool_seconds.labels(label).observe(time.perf_counter() - start)
+            span.set("pierre.tool.outcome", how)
+            if how != "ok":
+                span.fail(how)
     return result
 
 
