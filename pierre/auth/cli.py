@@ -198,6 +198,48 @@ def cmd_set_tools(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+def cmd_create_invite(args: argparse.Namespace) -> int:
+    async def body(ident: Any) -> int:
+        from pierre.auth.service import invite_view
+
+        tenant = await ident.resolve_tenant(args.tenant)
+        issued = await ident.create_invite(tenant.id, email=args.email, role=args.role,
+                                           expires_days=args.expires_days)
+        await _admin_action(ident, "create-invite", tenant.id, invite_id=issued.record.id,
+                            role=args.role)
+        note = ""
+        if ident.config.security.registration == "closed":
+            note = ("\n(note: [security] registration is \"closed\", so it cannot be "
+                    "redeemed until it is \"invite\" or \"open\")")
+        emit({**invite_view(issued.record), "code": issued.code}, args.json,
+             f"{issued.code}\n(invite {issued.record.id} for tenant {tenant.name}, role "
+             f"{args.role}, expires {issued.record.expires_at:%Y-%m-%d %H:%M} UTC; shown "
+             f"once){note}")
+        return 0
+
+    return _run(args, body)
+
+
+def cmd_set_key_tier(args: argparse.Namespace) -> int:
+    cfg = load(args)
+
+    async def body(ident: Any) -> int:
+        from pierre.auth.service import key_view
+
+        rec = await ident.db.get_api_key_any_tenant(args.id)
+        if rec is None:
+            raise NotFound(f"no API key {args.id!r}")
+        updated = await ident.set_api_key_tier(rec.tenant_id, rec.id, args.tier)
+        await _admin_action(ident, "set-key-tier", rec.tenant_id, key_id=rec.id,
+                            tier=args.tier, was=rec.tier)
+        note = await _announce(cfg, rec.tenant_id)
+        emit(key_view(updated), args.json,
+             f"API key {rec.id} ({rec.prefix}…) is now {args.tier} (was {rec.tier}); {note}")
+        return 0
+
+    return _run(args, body)
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     async def body(ident: Any) -> int:
         from pierre.crypto import rotate_keys
@@ -246,6 +288,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tenant", help="only this tenant (name or id)")
     p = cmd("revoke-api-key", cmd_revoke_api_key, "revoke an API key by id")
     p.add_argument("id")
+    p = cmd("set-key-tier", cmd_set_key_tier,
+            "change an API key's tier; its live sessions follow")
+    p.add_argument("id", metavar="KEY_ID")
+    p.add_argument("tier", metavar="TIER",
+                   choices=["trial", "starter", "professional", "enterprise"])
+    p = cmd("create-invite", cmd_create_invite,
+            "create a single-use registration invite (code printed once)")
+    p.add_argument("--tenant", required=True, help="tenant name or id")
+    p.add_argument("--email", help="only this address may redeem it")
+    p.add_argument("--role", default="user", choices=["user", "tenant_admin", "admin"])
+    p.add_argument("--expires-days", type=int, default=None,
+                   help="days until it expires (default 7, at most 90)")
     p = cmd("set-plan", cmd_set_plan, "set a tenant's plan (tier); live sessions follow")
     p.add_argument("--tenant", required=True, help="tenant name or id")
     p.add_argument("--tier", required=True,

@@ -17,7 +17,7 @@ from aiohttp import web
 from pierre.auth.api_keys import TIERS
 from pierre.auth.openapi import DOCS_HTML, openapi_document
 from pierre.auth.principal import Principal
-from pierre.auth.service import IdentityService, identity, key_view, user_view
+from pierre.auth.service import IdentityService, identity, invite_view, key_view, user_view
 from pierre.errors import AuthError, Forbidden, InvalidArguments, NotFound
 from pierre.http.app import SERVICES
 from pierre.mcp.bus import announce_tenant_changed
@@ -131,8 +131,9 @@ def _json(data: Any, status: int = 200) -> web.Response:
 async def register(request: web.Request) -> web.Response:
     data = await _body(request)
     ip, ua = _client(request)
-    user = await _ident(request).register(_str(data, "email"), _str(data, "password"), ip=ip,
-                                          user_agent=ua)
+    user = await _ident(request).register(_str(data, "email"), _str(data, "password"),
+                                          invite=_str(data, "invite", required=False),
+                                          ip=ip, user_agent=ua)
     return _json(user_view(user), 201)
 
 
@@ -206,6 +207,52 @@ async def delete_key(request: web.Request) -> web.Response:
     await ident.revoke_api_key(p.tenant_id, rec.id, actor=p)
     if rec.user_id != p.user_id:
         await _admin_action(request, p, "api_key_revoked", key_id=rec.id, owner=rec.user_id)
+    return web.Response(status=204)
+
+
+async def set_key_tier(request: web.Request) -> web.Response:
+    """An administrator changes a key's tier (tenant admins up to the tenant's plan);
+    the key's live MCP sessions re-read it and get tools/list_changed."""
+    p = await _tenant_admin(request)
+    data = await _body(request)
+    tier = _str(data, "tier")
+    ident = _ident(request)
+    key_id = request.match_info["key_id"]
+    if await ident.db.get_api_key(p.tenant_id, key_id) is None:
+        raise await _other_tenant(request, p, "API_key", key_id)
+    rec = await ident.set_api_key_tier(p.tenant_id, key_id, tier, actor=p)
+    await _admin_action(request, p, "api_key_tier_set", key_id=key_id, tier=tier)
+    await announce_tenant_changed(request.app[SERVICES], p.tenant_id)
+    return _json(key_view(rec))
+
+
+# -- tenant admin: invites ------------------------------------------------------------------
+async def list_invites(request: web.Request) -> web.Response:
+    p = await _tenant_admin(request)
+    return _json([invite_view(i) for i in await _ident(request).db.list_invites(p.tenant_id)])
+
+
+async def create_invite(request: web.Request) -> web.Response:
+    """A single-use registration code for the caller's tenant, in this response only."""
+    p = await _tenant_admin(request)
+    data = await _body(request)
+    days = data.get("expires_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool)):
+        raise InvalidArguments("'expires_days' must be an integer", field="expires_days")
+    issued = await _ident(request).create_invite(
+        p.tenant_id, email=_str(data, "email", required=False),
+        role=_str(data, "role", default="user"), expires_days=days, actor=p)
+    await _admin_action(request, p, "invite_created", invite_id=issued.record.id,
+                        role=issued.record.role)
+    return _json({**invite_view(issued.record), "code": issued.code}, 201)
+
+
+async def delete_invite(request: web.Request) -> web.Response:
+    p = await _tenant_admin(request)
+    invite_id = request.match_info["invite_id"]
+    if not await _ident(request).delete_invite(p.tenant_id, invite_id, actor=p):
+        raise await _other_tenant(request, p, "invite", invite_id)
+    await _admin_action(request, p, "invite_deleted", invite_id=invite_id)
     return web.Response(status=204)
 
 
@@ -441,6 +488,10 @@ def setup(app: web.Application, services: Any) -> None:
     r.add_get("/api/keys", list_keys, allow_head=False)
     r.add_post("/api/keys", create_key)
     r.add_delete("/api/keys/{key_id}", delete_key)
+    r.add_patch("/api/keys/{key_id}", set_key_tier)
+    r.add_get("/api/tenant/invites", list_invites, allow_head=False)
+    r.add_post("/api/tenant/invites", create_invite)
+    r.add_delete("/api/tenant/invites/{invite_id}", delete_invite)
     r.add_get("/api/tenant/users", tenant_users, allow_head=False)
     r.add_post("/api/tenant/users", tenant_create_user)
     r.add_patch("/api/tenant/users/{user_id}", tenant_update_user)

@@ -112,7 +112,22 @@ SCHEMAS: S = {
                                                          "items": {"type": "string"}}}},
     "Credentials": {"type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"},
-                                   "password": {"type": "string"}}},
+                                   "password": {"type": "string"},
+                                   "invite": {"type": "string", "description":
+                                              "invite code from a tenant administrator "
+                                              "(required when registration is by invite)"}}},
+    "Invite": {"type": "object",
+               "required": ["id", "tenant_id", "role", "status", "created_at", "expires_at"],
+               "properties": {"id": {"type": "string"}, "tenant_id": {"type": "string"},
+                              "email": _nullable("string"),
+                              "role": {"enum": ["user", "tenant_admin", "admin"]},
+                              "status": {"enum": ["pending", "used", "expired"]},
+                              "created_by": _nullable("string"),
+                              "created_at": {"type": "string"},
+                              "expires_at": {"type": "string"}, "used_at": _TS,
+                              "used_by": _nullable("string")}},
+    "NewInvite": {"allOf": [_ref("Invite"), {"type": "object", "required": ["code"],
+                                             "properties": {"code": {"type": "string"}}}]},
     "Login": {"type": "object", "required": ["email", "password"],
               "properties": {"email": {"type": "string"}, "password": {"type": "string"},
                              "mfa_code": {"type": "string", "description":
@@ -131,7 +146,8 @@ def paths() -> S:
                                  _path_param("provider"))
     return {
         "/api/auth/register": {"post": _op(
-            "Create an account in the default tenant (when registration is open)",
+            "Create an account: in the default tenant when registration is open, or in an "
+            "invite's tenant with its role (a wrong, used or expired invite is a 400)",
             _ok(_ref("User"), "201", "created"), auth=False, body=_ref("Credentials"),
             errors=("403", "409"))},
         "/api/auth/login": {"post": _op(
@@ -155,9 +171,32 @@ def paths() -> S:
                                               "enterprise"]},
                             "expires_days": _nullable("integer")}}),
         },
-        "/api/keys/{key_id}": {"delete": _op(
-            "Revoke an API key", _ok(None, "204", "revoked"), params=[key_id],
-            errors=("404",))},
+        "/api/keys/{key_id}": {
+            "delete": _op("Revoke an API key", _ok(None, "204", "revoked"), params=[key_id],
+                          errors=("404",)),
+            "patch": _op("Change a key's tier (tenant admins up to the tenant's plan, server "
+                         "admins any); its live MCP sessions follow at once",
+                         _ok(_ref("ApiKey")), params=[key_id], errors=("403", "404", "409"),
+                         body={"type": "object", "required": ["tier"], "properties": {
+                             "tier": {"enum": ["trial", "starter", "professional",
+                                               "enterprise"]}}}),
+        },
+        "/api/tenant/invites": {
+            "get": _op("The tenant's registration invites, without their codes (tenant admin)",
+                       _ok(_list("Invite")), errors=("403",)),
+            "post": _op("Create a single-use registration invite; the code is in this "
+                        "response only (tenant admin)", _ok(_ref("NewInvite"), "201", "created"),
+                        errors=("403",),
+                        body={"type": "object", "properties": {
+                            "email": {"type": "string",
+                                      "description": "only this address may redeem it"},
+                            "role": {"enum": ["user", "tenant_admin", "admin"]},
+                            "expires_days": {"type": ["integer", "null"], "minimum": 1,
+                                             "maximum": 90}}}),
+        },
+        "/api/tenant/invites/{invite_id}": {"delete": _op(
+            "Delete an invite (tenant admin)", _ok(None, "204", "deleted"),
+            params=[_path_param("invite_id")], errors=("403", "404"))},
         "/api/tenant/users": {
             "get": _op("Users of the caller's tenant (tenant admin)", _ok(_list("User")),
                        errors=("403",)),

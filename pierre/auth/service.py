@@ -22,7 +22,13 @@ from pierre.auth.principal import Principal, Role
 from pierre.auth.tokens import ROLES, TokenService
 from pierre.config.schema import Config
 from pierre.errors import AuthError, Conflict, Forbidden, InvalidArguments, NotFound, RateLimited
-from pierre.plugins.database import ApiKeyLookup, ApiKeyRecord, TenantRecord, UserRecord
+from pierre.plugins.database import (
+    ApiKeyLookup,
+    ApiKeyRecord,
+    InviteRecord,
+    TenantRecord,
+    UserRecord,
+)
 from pierre.security.events import account_key
 
 log = structlog.get_logger("pierre.auth")
@@ -36,6 +42,10 @@ _KEY_CACHE_MAX = 10_000
 # Login throttling: failures per email and per client address within the window.
 LOGIN_WINDOW_S = 900
 LOGIN_MAX_FAILURES = 10
+# Invites: a week by default, at most a quarter; the code has 192 random bits.
+INVITE_DAYS = 7
+INVITE_DAYS_MAX = 90
+INVITE_PREFIX = "inv_"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 
 
@@ -51,6 +61,24 @@ def _uuid(value: str) -> bool:
 class IssuedKey:
     key: str  # shown once
     record: ApiKeyRecord
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    code: str  # shown once
+    record: InviteRecord
+
+
+def hash_invite_code(code: str) -> str:
+    """SHA-256, like API keys: the code has full entropy, nothing to brute-force."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def plan_cap(settings: dict[str, Any]) -> str:
+    """The highest key tier a tenant administrator may grant: the tenant's plan
+    (`starter` when unset or not a key tier)."""
+    plan = settings.get("tier")
+    return plan if isinstance(plan, str) and plan in TIERS else "starter"
 
 
 class IdentityService:
@@ -326,10 +354,19 @@ class IdentityService:
                                 details={"user_id": user.id, "role": role, "by": _by(actor)})
         return user
 
-    async def register(self, email: str, password: str, *, ip: str | None = None,
-                       user_agent: str | None = None) -> UserRecord:
-        if self.config.security.registration != "open":
+    async def register(self, email: str, password: str, *, invite: str | None = None,
+                       ip: str | None = None, user_agent: str | None = None) -> UserRecord:
+        """`[security] registration`: "open" puts the user in the default tenant (or, with
+        an invite, in the invite's tenant with its role); "invite" needs an invite;
+        "closed" refuses every self-registration, invites included."""
+        mode = self.config.security.registration
+        if mode == "closed":
             raise Forbidden("self-registration is closed on this server; ask an administrator")
+        if invite is not None:
+            return await self._redeem(invite, email, password, ip=ip, user_agent=user_agent)
+        if mode != "open":
+            raise Forbidden("registration on this server is by invitation: send the "
+                            "'invite' code a tenant administrator gave you")
         email = self.check_email(email)
         self.check_password(password)
         name = self.config.security.default_tenant
@@ -347,6 +384,86 @@ class IdentityService:
         await self.audit.record("user_registered", tenant_id=tenant.id, user_id=user.id, ip=ip,
                                 user_agent=user_agent)
         return user
+
+    async def _redeem(self, code: str, email: str, password: str, *, ip: str | None,
+                      user_agent: str | None) -> UserRecord:
+        email = self.check_email(email)
+        self.check_password(password)
+        if not code.startswith(INVITE_PREFIX) or len(code) > 200:
+            raise InvalidArguments("this invite code is not valid", field="invite")
+        inv, user = await self.db.redeem_invite(
+            hash_invite_code(code), email, password_hash=await hash_password_async(password),
+            when=datetime.now(UTC))
+        await self.audit.record("user_registered", tenant_id=inv.tenant_id, user_id=user.id,
+                                ip=ip, user_agent=user_agent,
+                                details={"invite_id": inv.id, "role": inv.role})
+        return user
+
+    async def create_invite(self, tenant_id: str, *, email: str | None = None,
+                            role: str = "user", expires_days: int | None = None,
+                            actor: Principal | None = None) -> IssuedInvite:
+        """An invite code for `tenant_id` (shown once). Only a server administrator (or
+        the CLI) may invite a server administrator."""
+        if role not in ROLES:
+            raise InvalidArguments(f"role must be one of {', '.join(ROLES)}", field="role")
+        if role == "admin" and actor is not None and not actor.is_admin:
+            raise Forbidden("only a server administrator can invite server administrators")
+        if email is not None:
+            email = self.check_email(email)
+        days = INVITE_DAYS if expires_days is None else expires_days
+        if isinstance(days, bool) or not isinstance(days, int) or not (
+                1 <= days <= INVITE_DAYS_MAX):
+            raise InvalidArguments(f"expires_days must be 1..{INVITE_DAYS_MAX}",
+                                   field="expires_days")
+        code = INVITE_PREFIX + secrets.token_urlsafe(24)
+        rec = await self.db.create_invite(
+            tenant_id, code_hash=hash_invite_code(code), email=email, role=role,
+            expires_at=datetime.now(UTC) + timedelta(days=days),
+            created_by=actor.user_id if actor else None)
+        await self.audit.record("invite_created", tenant_id=tenant_id,
+                                user_id=actor.user_id if actor else None,
+                                details={"invite_id": rec.id, "role": role,
+                                         "email_bound": email is not None,
+                                         "expires_days": days, "by": _by(actor)})
+        return IssuedInvite(code=code, record=rec)
+
+    async def delete_invite(self, tenant_id: str, invite_id: str, *,
+                            actor: Principal | None = None) -> bool:
+        ok = bool(await self.db.delete_invite(tenant_id, invite_id))
+        if ok:
+            await self.audit.record("invite_deleted", tenant_id=tenant_id,
+                                    user_id=actor.user_id if actor else None,
+                                    details={"invite_id": invite_id, "by": _by(actor)})
+        return ok
+
+    async def set_api_key_tier(self, tenant_id: str, key_id: str, tier: str, *,
+                               actor: Principal | None = None) -> ApiKeyRecord:
+        """An administrator's action: a tenant administrator may set tiers up to the
+        tenant's plan, a server administrator (or the CLI) any tier. This process
+        forgets its cached lookups at once; callers announce the change to live
+        MCP sessions (`pierre.mcp.bus`)."""
+        if tier not in TIERS:
+            raise InvalidArguments(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        rec = await self.db.get_api_key(tenant_id, key_id)
+        if rec is None:
+            raise NotFound("no such API key")
+        if rec.revoked_at is not None:
+            raise Conflict("this API key is revoked; create a new one")
+        if actor is not None and not actor.is_admin:
+            tenant = await self.db.get_tenant(tenant_id)
+            cap = plan_cap(tenant.settings if tenant else {})
+            if TIERS.index(tier) > TIERS.index(cap):
+                raise Forbidden(f"this tenant's plan allows keys up to {cap}; a server "
+                                "administrator can grant more")
+        updated = await self.db.set_api_key_tier(tenant_id, key_id, tier)
+        if updated is None:
+            raise NotFound("no such API key")
+        self._keys.clear()
+        await self.audit.record("api_key_tier_set", tenant_id=tenant_id,
+                                user_id=actor.user_id if actor else None,
+                                details={"key_id": key_id, "tier": tier, "was": rec.tier,
+                                         "owner": rec.user_id, "by": _by(actor)})
+        return cast(ApiKeyRecord, updated)
 
     async def create_api_key(self, tenant_id: str, user_id: str, *, tier: str = "starter",
                              name: str = "default", expires_days: int | None = None,
@@ -397,6 +514,16 @@ def key_view(k: ApiKeyRecord) -> dict[str, Any]:
             "prefix": k.prefix, "tier": k.tier, "created_at": iso(k.created_at),
             "expires_at": iso(k.expires_at), "revoked_at": iso(k.revoked_at),
             "last_used_at": iso(k.last_used_at)}
+
+
+def invite_view(i: InviteRecord, now: datetime | None = None) -> dict[str, Any]:
+    """Listings never show the code (only its hash is stored)."""
+    when = now or datetime.now(UTC)
+    status = "used" if i.used_at else ("expired" if i.expires_at <= when else "pending")
+    return {"id": i.id, "tenant_id": i.tenant_id, "email": i.email, "role": i.role,
+            "status": status, "created_by": i.created_by,
+            "created_at": i.created_at.isoformat(), "expires_at": i.expires_at.isoformat(),
+            "used_at": i.used_at.isoformat() if i.used_at else None, "used_by": i.used_by}
 
 
 def build_authenticator(services: Any) -> IdentityService:
