@@ -8,6 +8,7 @@ that died with a server restart on its next use.
 
 from __future__ import annotations
 
+import logging
 import re
 import ssl as _ssl
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
+import structlog
 
 from pierre.db.migrations import POSTGRES_TYPES
 from pierre.db.sql import Conn, IntegrityViolation, SqlDatabase, rows_affected
@@ -24,6 +26,7 @@ from pierre.errors import PierreError, ServiceUnavailable
 from pierre.plugins.base import PluginContext
 
 API_VERSION = "1.0"
+log = structlog.get_logger("pierre.db.postgres")
 _MIGRATION_LOCK = 0x70_69_65_72_72_65  # "pierre"
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
@@ -41,6 +44,23 @@ def to_dollar(sql: str) -> str:
         return f"${n}"
 
     return re.sub(r"\?", repl, sql)
+
+
+class _OneLineReconnectFailures(logging.Filter):
+    """asyncpg's pool logs every failed attempt to refill its connection floor with a
+    traceback, through stdlib logging: while PostgreSQL is down that is a multi-line
+    traceback per retry in a JSON-lines log. Keep each to one structured line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        log.warning("postgres_pool_reconnect_failed", detail=record.getMessage(),
+                    error=f"{type(exc).__name__}: {exc}"[:200])
+        return False
+
+
+_RECONNECT_FILTER = _OneLineReconnectFailures()
 
 
 class _PgConn:
@@ -101,6 +121,9 @@ class PostgresDatabase(SqlDatabase):
                    command_timeout_s=float(options.get("command_timeout_s", 30.0)))
 
     async def start(self) -> None:
+        pool_log = logging.getLogger("asyncpg.pool")
+        if _RECONNECT_FILTER not in pool_log.filters:
+            pool_log.addFilter(_RECONNECT_FILTER)
         settings = {"search_path": self.schema} if self.schema else None
         try:
             if self.schema:
