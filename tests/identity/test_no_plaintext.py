@@ -1,17 +1,18 @@
-"""After storing provider tokens, OAuth secrets, API keys and passwords, no secret is in
-the SQLite file or the PostgreSQL tables in plain text."""
+"""After storing provider tokens, OAuth secrets, API keys, invite codes and passwords, no
+secret is in the SQLite file or the PostgreSQL tables in plain text."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pierre.auth.audit import AuditLog
-from pierre.auth.service import IdentityService
+from pierre.auth.service import IdentityService, hash_invite_code
 from pierre.config.schema import Config, SecurityConfig
 from pierre.crypto import open_crypto
 from pierre.db.sqlite import SQLiteDatabase
@@ -39,6 +40,10 @@ async def _store_secrets(db: Any, tmp: Path) -> list[str]:
                               scopes=[], client_secret_enc=crypto.encrypt(
                                   client_secret.encode(), tenant_id=tenant.id, user_id="",
                                   table="oauth_configs", column="client_secret_enc"))
+    pending = await ident.create_invite(tenant.id, email="later@example.com")
+    redeemed = await ident.create_invite(tenant.id)
+    await db.redeem_invite(hash_invite_code(redeemed.code), "joined@example.com",
+                           password_hash="x", when=datetime.now(UTC))
     session = await ident.login("dump@example.com", password)
     await ident.tokens.verify(session["access_token"])  # signing key exists and works
     # Sanity: the values are really stored (encrypted) and readable through the API.
@@ -46,7 +51,8 @@ async def _store_secrets(db: Any, tmp: Path) -> list[str]:
     assert crypto.decrypt(conn.access_token_enc, **where, column="access_token_enc"
                           ) == access.encode()
     return [password, issued.key, issued.key[len(issued.record.prefix):], access, refresh,
-            client_secret, session["refresh_token"]]
+            client_secret, session["refresh_token"], pending.code, redeemed.code,
+            pending.code[len("inv_"):]]
 
 
 def _assert_absent(blob: bytes, secrets_: list[str]) -> None:
