@@ -17,6 +17,7 @@ from typing import Any
 from pierre.config.schema import Config
 from pierre.config.validate import validate
 from pierre.errors import ConfigError
+from pierre.ops.tracing import check as tracing_problems
 
 ENV_PREFIX = "PIERRE_"
 # Keys whose values are secrets: accepted as `<key>_file` and from systemd credentials.
@@ -131,6 +132,7 @@ def load_config(
     config, problems = validate(Config, data)
     errors.extend(problems)
     errors.extend(_semantic_checks(config))
+    errors.extend(tracing_problems(config.tracing))
     if errors:
         raise ConfigError(errors)
     return config

@@ -180,14 +180,18 @@ def read_headers_file(path: str) -> dict[str, str]:
 
 
 def check(cfg: TracingConfig) -> list[str]:
-    """Problems with the section, each with its key path (empty when usable)."""
+    """Problems with the section, each with its key path (empty when usable).
+
+    Run by the config loader too; wrong types were already reported there, so skipped here.
+    """
     problems = []
-    if not 0.0 <= cfg.sample_ratio <= 1.0:
-        problems.append(f"tracing.sample_ratio: expected 0..1, got {cfg.sample_ratio}")
-    if cfg.otlp_endpoint is not None and not cfg.otlp_endpoint.startswith(
-            ("http://", "https://")):
+    ratio = cfg.sample_ratio
+    if isinstance(ratio, float | int) and not 0.0 <= ratio <= 1.0:
+        problems.append(f"tracing.sample_ratio: expected 0..1, got {ratio}")
+    url = cfg.otlp_endpoint
+    if isinstance(url, str) and not url.startswith(("http://", "https://")):
         problems.append("tracing.otlp_endpoint: expected an http:// or https:// URL")
-    if not cfg.service_name:
+    if cfg.service_name == "":
         problems.append("tracing.service_name: must not be empty")
     return problems
 

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,9 @@ from aiohttp import web
 from mcp import ClientSession
 from mcp.client.websocket import websocket_client
 
+from pierre.config import load_config
 from pierre.config.schema import TracingConfig
+from pierre.errors import ConfigError
 from pierre.ops import tracing
 from pierre.providers.resilience import HttpApi
 from tests.mcp.support import _find_key
@@ -182,6 +185,16 @@ async def test_spans_for_http_mcp_and_tools_reach_the_otlp_collector(
     assert email not in everything
     assert collector_secret not in d.logs()
 
+    # Tracing settings are not applied live: SIGHUP says a restart is needed.
+    d.config["tracing"]["sample_ratio"] = 0.5
+    d.write_config()
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while not (reloads := [e for e in d.log_events() if e.get("event") == "config_reloaded"]):
+        assert time.monotonic() < deadline, "no config_reloaded after SIGHUP"
+        await asyncio.sleep(0.05)
+    assert "tracing" in reloads[0]["needs_restart"]
+
 
 async def test_provider_call_span_carries_status_and_retries(collector: Collector) -> None:
     seen = {"calls": 0}
@@ -305,14 +318,20 @@ def test_disabled_span_is_one_shared_no_op() -> None:
     assert not span.recording
 
 
-@pytest.mark.parametrize(("changes", "problem"), [
-    ({"sample_ratio": 1.5}, "tracing.sample_ratio"),
-    ({"otlp_endpoint": "127.0.0.1:4318"}, "tracing.otlp_endpoint"),
-    ({"service_name": ""}, "tracing.service_name"),
+@pytest.mark.parametrize(("line", "problem"), [
+    ("sample_ratio = 1.5", "tracing.sample_ratio: expected 0..1"),
+    ('sample_ratio = "all"', "tracing.sample_ratio: expected number"),
+    ('otlp_endpoint = "127.0.0.1:4318"', "tracing.otlp_endpoint: expected an http"),
+    ('service_name = ""', "tracing.service_name: must not be empty"),
+    ('headers = { Authorization = 1 }', "tracing.headers.Authorization: expected string"),
 ])
-def test_invalid_tracing_settings_are_named(changes: dict[str, Any], problem: str) -> None:
-    problems = tracing.check(TracingConfig(enabled=True, **changes))
-    assert len(problems) == 1 and problems[0].startswith(problem)
+def test_invalid_tracing_settings_are_named_at_load(tmp_path: Path, line: str,
+                                                    problem: str) -> None:
+    path = tmp_path / "pierre.toml"
+    path.write_text(f"[tracing]\nenabled = true\n{line}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={})
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith(problem)
 
 
 def test_headers_file_reads_name_value_lines(tmp_path: Path) -> None:
