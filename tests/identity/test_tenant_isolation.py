@@ -36,6 +36,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     r = http.put("/api/tenant/oauth-apps/strava", headers=h,
                  json={"client_id": "b-client", "client_secret": "b-secret-value"})
     assert r.status_code == 200, r.text
+    r = http.post("/api/tenant/invites", headers=h, json={"email": "invitee@b.test"})
+    assert r.status_code == 201, r.text
+    out["invite_b"] = r.json()
     out["http"] = http
     yield out
     http.close()
@@ -48,7 +51,8 @@ def _h(world: Any, name: str) -> dict[str, str]:
 
 def _nothing_of_b(world: Any, text: str) -> None:
     for secret in (world["admin_b"]["id"], world["user_b"]["id"], "b-client",
-                   "b-secret-value", "@b.test", world["key_b"]["id"]):
+                   "b-secret-value", "@b.test", world["key_b"]["id"],
+                   world["invite_b"]["id"], world["invite_b"]["code"]):
         assert secret not in text
 
 
@@ -58,6 +62,8 @@ def test_a_cannot_touch_b_ids(world: Any) -> None:
         ("DELETE", f"/api/keys/{world['key_b']['id']}", None, 404),
         ("DELETE", f"/api/keys/{world['ukey_b']['id']}", None, 404),
         ("PATCH", f"/api/tenant/users/{world['user_b']['id']}", {"status": "disabled"}, 404),
+        ("PATCH", f"/api/keys/{world['ukey_b']['id']}", {"tier": "trial"}, 404),
+        ("DELETE", f"/api/tenant/invites/{world['invite_b']['id']}", None, 404),
         ("GET", f"/api/admin/audit?tenant_id={world['admin_b']['tenant_id']}", None, 403),
         ("GET", "/api/admin/tenants", None, 403),
         ("POST", "/api/admin/tenants", {"name": "x"}, 403),
@@ -66,14 +72,17 @@ def test_a_cannot_touch_b_ids(world: Any) -> None:
         r = http.request(method, path, headers=h, json=body)
         assert r.status_code == status, (method, path, r.text)
         _nothing_of_b(world, r.text)
-    # B's key and user still work: nothing was changed by A's attempts.
-    assert http.get("/api/me", headers=_h(world, "ukey_b")).status_code == 200
+    # B's key, user and invite are as they were: nothing was changed by A's attempts.
+    me_b = http.get("/api/me", headers=_h(world, "ukey_b"))
+    assert me_b.status_code == 200 and me_b.json()["tier"] == "starter"
+    invites_b = http.get("/api/tenant/invites", headers=_h(world, "key_b")).json()
+    assert [i["id"] for i in invites_b] == [world["invite_b"]["id"]]
 
 
 def test_listings_show_only_own_tenant(world: Any) -> None:
     http, h = world["http"], _h(world, "key_a")
     for path in ("/api/tenant/users", "/api/tenant/oauth-apps", "/api/keys",
-                 "/api/admin/audit", "/api/me"):
+                 "/api/admin/audit", "/api/me", "/api/tenant/invites"):
         r = http.get(path, headers=h)
         assert r.status_code == 200, (path, r.text)
         _nothing_of_b(world, r.text)
@@ -87,8 +96,10 @@ def test_listings_show_only_own_tenant(world: Any) -> None:
 def test_plain_user_is_forbidden_from_admin_endpoints(world: Any) -> None:
     http, h = world["http"], _h(world, "ukey_a")
     for method, path in (("GET", "/api/tenant/users"), ("GET", "/api/tenant/oauth-apps"),
-                         ("GET", "/api/admin/audit"), ("GET", "/api/admin/tenants")):
-        r = http.request(method, path, headers=h)
+                         ("GET", "/api/admin/audit"), ("GET", "/api/admin/tenants"),
+                         ("GET", "/api/tenant/invites"), ("POST", "/api/tenant/invites"),
+                         ("PATCH", f"/api/keys/{world['ukey_a']['id']}")):
+        r = http.request(method, path, headers=h, json={"tier": "enterprise"})
         assert r.status_code == 403 and r.json()["error"] == "forbidden", path
     r = http.post("/api/keys", headers=h, json={"tier": "enterprise"})
     assert r.status_code == 403
