@@ -24,7 +24,7 @@ def _admin(d: Any, tenant: str, email: str) -> None:
 async def _login(h: httpx.AsyncClient, email: str) -> dict[str, Any]:
     r = await h.post("/api/auth/login", json={"email": email, "password": PW})
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def test_invite_registration_lifecycle(daemon_factory: Any) -> None:
