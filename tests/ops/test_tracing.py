@@ -139,6 +139,13 @@ async def test_spans_for_http_mcp_and_tools_reach_the_otlp_collector(
             assert resp.status == 200, await resp.text()
         async with http.get(f"{d.http_url}/api/me") as resp:  # no key: 401, new trace
             assert resp.status == 401
+        async with http.post(f"{d.http_url}/mcp", json={
+                "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"}}}, headers={
+                "Authorization": f"Bearer {key}",
+                "Accept": "application/json, text/event-stream"}) as resp:
+            assert resp.status == 200, await resp.text()
 
     async with websocket_client(f"{d.ws_url}?token={key}") as (read, write), \
             ClientSession(read, write) as s:
@@ -148,7 +155,7 @@ async def test_spans_for_http_mcp_and_tools_reach_the_otlp_collector(
         bad = await s.call_tool("get_activities", {"limit": "many"})
         assert bad.isError
 
-    await collector.wait_for("GET /api/me", "tools/call connect_provider",
+    await collector.wait_for("GET /api/me", "POST /mcp", "tools/call connect_provider",
                              "execute_tool connect_provider", "execute_tool get_activities")
 
     me = collector.named("GET /api/me")
@@ -175,7 +182,11 @@ async def test_spans_for_http_mcp_and_tools_reach_the_otlp_collector(
     (failed,) = collector.named("execute_tool get_activities")
     assert failed.attrs["pierre.tool.outcome"] == "invalid_arguments"
     assert failed.status == STATUS_ERROR
-    assert collector.named("initialize"), "every MCP request but ping gets a span"
+    # Streamable HTTP: the MCP request span is a child of the HTTP request span.
+    (post,) = collector.named("POST /mcp")
+    (over_http,) = [s for s in collector.named("initialize")
+                    if s.attrs["network.transport"] == "http"]
+    assert over_http.parent_id == post.span_id and over_http.trace_id == post.trace_id
 
     assert {r.get("service.name") for r in collector.resources} == {"pierre-under-test"}
     assert all(h.get("Authorization") == f"Bearer {collector_secret}"
