@@ -18,7 +18,7 @@ test: $(TEST_STAMP) mcp2 a2a03 services
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check pierre plugins tests
-	$(VENV)/bin/mypy pierre $(foreach p,$(PLUGINS),$(wildcard $(dir $(p))pierre_*))
+	$(VENV)/bin/mypy pierre $(patsubst %/__init__.py,%,$(wildcard plugins/*/pierre_*/__init__.py))
 
 bench: $(TEST_STAMP) services
 	$(PY) tests/bench/run_all.py
