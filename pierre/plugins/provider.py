@@ -13,11 +13,13 @@ working when the contract grows (API_VERSION minor bumps).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from pierre.errors import InvalidArguments, ProviderError
+from pierre.errors import InvalidArguments, ProviderError, ReauthorizationRequired
 from pierre.models import (
     ActivityDetail,
     ActivityQuery,
@@ -222,3 +224,16 @@ class Provider:
     async def on_disconnect(self, ctx: CallContext) -> None:
         """Called after revoke when a user disconnects (drop stored data, deregister)."""
         return None
+
+
+@contextmanager
+def refresh_refused_means_reconnect(provider: str, display_name: str) -> Iterator[None]:
+    """Wrap a refresh-token exchange: a token endpoint answering 400/401 (OAuth
+    `invalid_grant`) means the grant was revoked or expired, and only reconnecting helps."""
+    try:
+        yield
+    except ProviderError as exc:
+        if exc.status in (400, 401):
+            raise ReauthorizationRequired(f"{display_name} refused the refresh token",
+                                          provider=provider, status=exc.status) from None
+        raise

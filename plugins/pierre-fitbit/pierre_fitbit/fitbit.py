@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from pierre.errors import InvalidArguments, NotFound, ProviderError, ReauthorizationRequired
+from pierre.errors import InvalidArguments, NotFound
 from pierre.models import (
     ActivityDetail,
     ActivityQuery,
@@ -23,7 +23,7 @@ from pierre.models import (
     SleepSession,
     SleepStage,
 )
-from pierre.plugins.provider import CallContext, OAuthApp, TokenSet
+from pierre.plugins.provider import CallContext, OAuthApp, TokenSet, refresh_refused_means_reconnect
 from pierre.providers.oauth import basic_auth, with_query
 from pierre.providers.parsing import parse_tcx
 from pierre_fitbit.common import HttpProvider, date_chunks, parse_number
@@ -216,16 +216,11 @@ class FitbitProvider(HttpProvider):
 
     async def refresh(self, app: OAuthApp, token: TokenSet) -> TokenSet:
         """Single-use refresh tokens: the answer carries the one to use next time."""
-        try:
+        with refresh_refused_means_reconnect(self.name, "Fitbit"):
             resp = await self.call("POST", app.token_url, retry=False,
                                    headers=self._client_auth(app),
                                    data={"grant_type": "refresh_token",
                                          "refresh_token": token.refresh_token or ""})
-        except ProviderError as exc:
-            if exc.status in (400, 401):  # invalid_grant / invalid_token
-                raise ReauthorizationRequired("Fitbit refused the refresh token",
-                                              provider=self.name, status=exc.status) from None
-            raise
         return self._tokens(resp.data)
 
     async def revoke(self, app: OAuthApp | None, token: TokenSet | None) -> None:

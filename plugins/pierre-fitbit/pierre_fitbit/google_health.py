@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pierre.errors import PierreError, ProviderError, ReauthorizationRequired
+from pierre.errors import PierreError, ProviderError
 from pierre.models import (
     ActivityDetail,
     ActivityQuery,
@@ -30,7 +30,7 @@ from pierre.models import (
     SleepStage,
     Streams,
 )
-from pierre.plugins.provider import CallContext, OAuthApp, TokenSet
+from pierre.plugins.provider import CallContext, OAuthApp, TokenSet, refresh_refused_means_reconnect
 from pierre.providers.oauth import with_query
 from pierre_fitbit.common import HttpProvider, parse_duration_s, parse_number
 
@@ -257,15 +257,10 @@ class GoogleHealthProvider(HttpProvider):
         return tokens
 
     async def refresh(self, app: OAuthApp, token: TokenSet) -> TokenSet:
-        try:
+        with refresh_refused_means_reconnect(self.name, "Google"):
             resp = await self.call("POST", app.token_url, retry=False, data={
                 "client_id": app.client_id, "client_secret": app.client_secret or "",
                 "grant_type": "refresh_token", "refresh_token": token.refresh_token or ""})
-        except ProviderError as exc:
-            if exc.status in (400, 401):  # invalid_grant: expired or revoked
-                raise ReauthorizationRequired("Google refused the refresh token",
-                                              provider=self.name, status=exc.status) from None
-            raise
         return self._tokens(resp.data, token.scopes)
 
     async def revoke(self, app: OAuthApp | None, token: TokenSet | None) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from pierre.errors import InvalidArguments, NotFound, ProviderError, ReauthorizationRequired
+from pierre.errors import InvalidArguments, NotFound, ProviderError
 from pierre.models import (
     ActivityDetail,
     ActivityQuery,
@@ -31,7 +31,14 @@ from pierre.models import (
     SleepSession,
     Stats,
 )
-from pierre.plugins.provider import CallContext, OAuthApp, Provider, TokenSet, UserRef
+from pierre.plugins.provider import (
+    CallContext,
+    OAuthApp,
+    Provider,
+    TokenSet,
+    UserRef,
+    refresh_refused_means_reconnect,
+)
 from pierre.providers.oauth import with_query
 from pierre.providers.resilience import HttpApi, TokenRejected
 from pierre.providers.summaries import stats_from
@@ -132,15 +139,10 @@ class GarminProvider(Provider):
 
     async def refresh(self, app: OAuthApp, token: TokenSet) -> TokenSet:
         """Every refresh returns a new refresh token; the old one stops working."""
-        try:
+        with refresh_refused_means_reconnect(self.name, "Garmin"):
             resp = await self.api.request("POST", app.token_url, retry=False, data={
                 "client_id": app.client_id, "client_secret": app.client_secret or "",
                 "grant_type": "refresh_token", "refresh_token": token.refresh_token or ""})
-        except ProviderError as exc:
-            if exc.status in (400, 401):
-                raise ReauthorizationRequired("Garmin refused the refresh token",
-                                              provider=self.name, status=exc.status) from None
-            raise
         return self._tokens(resp.data, token)
 
     async def revoke(self, app: OAuthApp | None, token: TokenSet | None) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pierre.errors import ReauthorizationRequired
 from pierre.models import (
     ActivityDetail,
     ActivityQuery,
@@ -20,7 +19,13 @@ from pierre.models import (
     Zone,
     Zones,
 )
-from pierre.plugins.provider import CallContext, OAuthApp, Provider, TokenSet
+from pierre.plugins.provider import (
+    CallContext,
+    OAuthApp,
+    Provider,
+    TokenSet,
+    refresh_refused_means_reconnect,
+)
 from pierre.providers.oauth import with_query
 from pierre.providers.resilience import HttpApi
 
@@ -171,17 +176,10 @@ class StravaProvider(Provider):
         return self._tokens(resp.data, granted)
 
     async def refresh(self, app: OAuthApp, token: TokenSet) -> TokenSet:
-        from pierre.errors import ProviderError
-
-        try:
+        with refresh_refused_means_reconnect(self.name, "Strava"):
             resp = await self.api.request("POST", app.token_url, retry=False, data={
                 "client_id": app.client_id, "client_secret": app.client_secret or "",
                 "grant_type": "refresh_token", "refresh_token": token.refresh_token or ""})
-        except ProviderError as exc:
-            if exc.status in (400, 401):
-                raise ReauthorizationRequired("Strava refused the refresh token",
-                                              provider=self.name, status=exc.status) from None
-            raise
         return self._tokens(resp.data, token.scopes)
 
     async def revoke(self, app: OAuthApp | None, token: TokenSet | None) -> None:
