@@ -449,12 +449,7 @@ class IdentityService:
             raise NotFound("no such API key")
         if rec.revoked_at is not None:
             raise Conflict("this API key is revoked; create a new one")
-        if actor is not None and not actor.is_admin:
-            tenant = await self.db.get_tenant(tenant_id)
-            cap = plan_cap(tenant.settings if tenant else {})
-            if TIERS.index(tier) > TIERS.index(cap):
-                raise Forbidden(f"this tenant's plan allows keys up to {cap}; a server "
-                                "administrator can grant more")
+        await self._within_plan(tenant_id, tier, actor)
         updated = await self.db.set_api_key_tier(tenant_id, key_id, tier)
         if updated is None:
             raise NotFound("no such API key")
@@ -465,11 +460,23 @@ class IdentityService:
                                          "owner": rec.user_id, "by": _by(actor)})
         return cast(ApiKeyRecord, updated)
 
+    async def _within_plan(self, tenant_id: str, tier: str, actor: Principal | None) -> None:
+        """Keys made or raised by anyone but a server administrator (or the CLI) stay within
+        the tenant's plan, so a tenant cannot mint itself a bigger rate limit."""
+        if actor is None or actor.is_admin:
+            return
+        tenant = await self.db.get_tenant(tenant_id)
+        cap = plan_cap(tenant.settings if tenant else {})
+        if TIERS.index(tier) > TIERS.index(cap):
+            raise Forbidden(f"this tenant's plan allows keys up to {cap}; a server "
+                            "administrator can grant more")
+
     async def create_api_key(self, tenant_id: str, user_id: str, *, tier: str = "starter",
                              name: str = "default", expires_days: int | None = None,
                              actor: Principal | None = None) -> IssuedKey:
         if tier not in TIERS:
             raise InvalidArguments(f"tier must be one of {', '.join(TIERS)}", field="tier")
+        await self._within_plan(tenant_id, tier, actor)
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
             raise InvalidArguments("name must be 1..100 characters", field="name")
         expires = None

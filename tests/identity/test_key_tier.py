@@ -110,3 +110,27 @@ async def test_raising_a_key_tier_reaches_its_live_session(daemon_factory: Any) 
         r = await h.patch(f"/api/keys/{key_id}", json={"tier": "starter"}, headers=root)
         assert r.status_code == 409 and "revoked" in r.json()["message"]
         await session.close()
+
+
+async def test_new_keys_stay_within_the_tenant_plan(daemon_factory: Any) -> None:
+    """Creating a key obeys the same plan cap as raising one: a tenant cannot mint itself a
+    bigger rate limit; plain users stay at trial/starter; a server admin may grant more."""
+    d = start(daemon_factory)
+    api_key(d, tier="trial", tenant="kt")  # creates tenant kt (no plan set: starter)
+    _user(d, "root@kt.example", "admin")
+    _user(d, "ta@kt.example", "tenant_admin")
+    _user(d, "plain@kt.example", "user")
+    async with httpx.AsyncClient(base_url=d.http_url, timeout=10) as h:
+        root, ta = await _bearer(h, "root@kt.example"), await _bearer(h, "ta@kt.example")
+        plain = await _bearer(h, "plain@kt.example")
+        for who, tier, status in ((plain, "starter", 201), (plain, "professional", 403),
+                                  (ta, "starter", 201), (ta, "enterprise", 403),
+                                  (root, "enterprise", 201)):
+            r = await h.post("/api/keys", json={"tier": tier, "name": "k"}, headers=who)
+            assert r.status_code == status, (tier, r.text)
+            if status == 403:
+                assert "key" not in r.json()
+        r = await h.patch("/api/admin/tenants/kt", json={"tier": "professional"}, headers=root)
+        assert r.status_code == 200, r.text
+        r = await h.post("/api/keys", json={"tier": "professional", "name": "k"}, headers=ta)
+        assert r.status_code == 201 and r.json()["tier"] == "professional", r.text
