@@ -154,11 +154,7 @@ def cmd_set_plan(args: argparse.Namespace) -> int:
     cfg = load(args)
 
     async def body(ident: Any) -> int:
-        tenant = await ident.resolve_tenant(args.tenant)
-        await ident.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": args.tier})
-        await ident.audit.record("tenant_plan_set", tenant_id=tenant.id,
-                                 details={"tier": args.tier, "was": tenant.settings.get("tier"),
-                                          "by": "cli"})
+        tenant = await ident.set_tenant_plan(await ident.resolve_tenant(args.tenant), args.tier)
         await _admin_action(ident, "set-plan", tenant.id, tier=args.tier)
         note = await _announce(cfg, tenant.id)
         emit({"id": tenant.id, "tier": args.tier}, args.json,
@@ -182,11 +178,8 @@ def cmd_set_tools(args: argparse.Namespace) -> int:
         # Kept anyway: a plugin or the daemon's extra tools may provide it.
         unknown = sorted(n for n in args.disable if known.get(n) is None)
         disabled = (disabled | set(args.disable)) - set(args.enable)
-        settings = {**tenant.settings, "disabled_tools": sorted(disabled)}
-        await ident.db.update_tenant_settings(tenant.id, settings)
-        await ident.audit.record("tenant_tools_set", tenant_id=tenant.id,
-                                 details={"disabled_tools": settings["disabled_tools"],
-                                          "by": "cli"})
+        tenant = await ident.set_tenant_tools(tenant, disabled)
+        settings = tenant.settings
         await _admin_action(ident, "set-tools", tenant.id)
         note = await _announce(cfg, tenant.id)
         emit({"id": tenant.id, "disabled_tools": settings["disabled_tools"]}, args.json,

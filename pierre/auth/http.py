@@ -322,15 +322,12 @@ async def tenant_update_settings(request: web.Request) -> web.Response:
         raise InvalidArguments(f"unknown tool(s): {', '.join(unknown[:5])}",
                                field="disabled_tools")
     ident = _ident(request)
-    tenant = await ident.db.get_tenant(p.tenant_id)
-    settings = {**(tenant.settings if tenant else {}), "disabled_tools": sorted(set(names))}
-    await ident.db.update_tenant_settings(p.tenant_id, settings)
-    await ident.audit.record("tenant_tools_set", tenant_id=p.tenant_id, user_id=p.user_id,
-                             details={"disabled_tools": settings["disabled_tools"]})
+    tenant = await ident.set_tenant_tools(await ident.resolve_tenant(p.tenant_id), set(names),
+                                          actor=p)
     await _admin_action(request, p, "tenant_tools_set")
     await announce_tenant_changed(services, p.tenant_id)
-    return _json({"tier": settings.get("tier", "starter"),
-                  "disabled_tools": settings["disabled_tools"]})
+    return _json({"tier": tenant.settings.get("tier", "starter"),
+                  "disabled_tools": tenant.settings["disabled_tools"]})
 
 
 def _app_view(a: Any) -> dict[str, Any]:
@@ -404,19 +401,16 @@ async def admin_update_tenant(request: web.Request) -> web.Response:
     """A tenant's plan (`tier`); its live MCP sessions follow it at once."""
     p = await _server_admin(request)
     data = await _body(request)
-    services = request.app[SERVICES]
     tier = _str(data, "tier")
-    allowed = sorted(set(TIERS) | set(services.config.ratelimit.tiers))
-    if tier not in allowed:
-        raise InvalidArguments(f"tier must be one of {', '.join(allowed)}", field="tier")
     ident = _ident(request)
+    if tier not in ident.plan_names():  # checked before the lookup: a bad body is a 400
+        raise InvalidArguments(f"tier must be one of {', '.join(ident.plan_names())}",
+                               field="tier")
     tenant = await ident.resolve_tenant(request.match_info["tenant_id"])  # id or name
-    await ident.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": tier})
-    await ident.audit.record("tenant_plan_set", tenant_id=tenant.id, user_id=p.user_id,
-                             details={"tier": tier, "was": tenant.settings.get("tier")})
+    tenant = await ident.set_tenant_plan(tenant, tier, actor=p)
     await _admin_action(request, p, "tenant_plan_set", target=tenant.id, tier=tier)
-    await announce_tenant_changed(services, tenant.id)
-    return _json(_tenant_view(await ident.db.get_tenant(tenant.id)))
+    await announce_tenant_changed(request.app[SERVICES], tenant.id)
+    return _json(_tenant_view(tenant))
 
 
 def _when(request: web.Request, name: str) -> datetime | None:

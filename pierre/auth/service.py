@@ -329,6 +329,38 @@ class IdentityService:
             raise NotFound(f"no tenant {ref!r}")
         return tenant
 
+    def plan_names(self) -> list[str]:
+        """Plans a tenant may be put on: the key tiers plus any configured custom tier."""
+        return sorted(set(TIERS) | set(self.config.ratelimit.tiers))
+
+    async def set_tenant_plan(self, tenant: TenantRecord, tier: str, *,
+                              actor: Principal | None = None) -> TenantRecord:
+        """The one writer of a tenant's plan (REST, dashboard, CLI); callers announce the
+        change to live MCP sessions their own way (`pierre.mcp.bus`)."""
+        if tier not in self.plan_names():
+            raise InvalidArguments(f"tier must be one of {', '.join(self.plan_names())}",
+                                   field="tier")
+        await self.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": tier})
+        await self.audit.record("tenant_plan_set", tenant_id=tenant.id,
+                                user_id=actor.user_id if actor else None,
+                                details={"tier": tier, "was": tenant.settings.get("tier"),
+                                         "by": _by(actor)})
+        return await self.resolve_tenant(tenant.id)
+
+    async def set_tenant_tools(self, tenant: TenantRecord, disabled: set[str], *,
+                               actor: Principal | None = None) -> TenantRecord:
+        """The one writer of a tenant's tool switches; names are checked by the caller
+        (REST refuses unknown ones, the CLI warns: a plugin may provide them)."""
+        names = sorted(disabled)
+        await self.db.update_tenant_settings(tenant.id,
+                                             {**tenant.settings, "disabled_tools": names})
+        if self.services is not None:  # the daemon's cached switch (none in the CLI)
+            self.services.extras.get("tenant_disabled_tools", {}).pop(tenant.id, None)
+        await self.audit.record("tenant_tools_set", tenant_id=tenant.id,
+                                user_id=actor.user_id if actor else None,
+                                details={"disabled_tools": names, "by": _by(actor)})
+        return await self.resolve_tenant(tenant.id)
+
     async def create_tenant(self, name: str, *, actor: Principal | None = None) -> TenantRecord:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
             raise InvalidArguments("tenant name must be 1..100 characters", field="name")

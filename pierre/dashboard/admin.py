@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from pierre.auth.principal import Principal
+from pierre.auth.service import identity
 from pierre.dashboard import render, usage
 from pierre.dashboard.render import Markup, tag
 from pierre.dashboard.routes import (
@@ -116,19 +117,15 @@ async def tenant_tools(request: web.Request, principal: Principal, sess: Session
     tool = str(form.get("tool") or "")
     if services.tools.get(tool) is None:
         raise see_other("/dashboard/tenant")
-    tenant = await services.db.get_tenant(principal.tenant_id)
-    settings = dict(tenant.settings) if tenant else {}
-    disabled = set(settings.get("disabled_tools") or [])
+    ident = identity(services)
+    tenant = await ident.resolve_tenant(principal.tenant_id)
+    disabled = set(tenant.settings.get("disabled_tools") or [])
     if form.get("enabled") == "1":
         disabled.discard(tool)
     else:
         disabled.add(tool)
-    settings["disabled_tools"] = sorted(disabled)
-    await services.db.update_tenant_settings(principal.tenant_id, settings)
-    services.extras.get("tenant_disabled_tools", {}).pop(principal.tenant_id, None)
+    await ident.set_tenant_tools(tenant, disabled, actor=principal)
     await announce_tenant_changed(services, principal.tenant_id)  # live MCP sessions
-    await _audit(services, "dashboard.tool_switched", principal, request,
-                 {"tool": tool, "enabled": form.get("enabled") == "1"})
     raise see_other("/dashboard/tenant?done=saved")
 
 
@@ -230,10 +227,8 @@ async def admin_plan(request: web.Request, principal: Principal, sess: Session
     tenant = await services.db.get_tenant(str(form.get("tenant_id") or ""))
     if tenant is None or tier not in services.config.ratelimit.tiers:
         raise see_other("/dashboard/admin")
-    await services.db.update_tenant_settings(tenant.id, {**tenant.settings, "tier": tier})
+    await identity(services).set_tenant_plan(tenant, tier, actor=principal)
     await announce_tenant_changed(services, tenant.id)  # live MCP sessions follow the plan
-    await _audit(services, "dashboard.plan_changed", principal, request,
-                 {"tenant": tenant.name, "tier": tier})
     raise see_other("/dashboard/admin?done=saved")
 
 
