@@ -37,6 +37,10 @@ from pierre.services import Services
 log = structlog.get_logger("pierre.a2a")
 Json = dict[str, Any]
 
+# At shutdown, running tasks get this long (at most [server] shutdown_grace_s) to finish.
+SHUTDOWN_GRACE_S = 5.0
+INTERRUPTED = ("interrupted: the server stopped before this task finished; send the "
+               "message again")
 # How long a blocking SendMessage waits for the task to settle before returning it as is.
 BLOCKING_WAIT_S = 60.0
 # ListTasks reads at most this many of a user's tasks to filter by time and count them.
@@ -85,9 +89,17 @@ class A2AEngine:
         self._locks: dict[str, asyncio.Lock] = {}
         self._bg: set[asyncio.Task[Any]] = set()
         self._http: Any = None
+        self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------
     async def close(self) -> None:
+        """Give running tasks a short grace, then fail what is left with a message saying
+        to send again: a task must never stay `working` after its server has stopped."""
+        running = [t for t in self._running.values() if not t.done()]
+        if running:
+            grace = min(SHUTDOWN_GRACE_S, float(self.s.config.server.shutdown_grace_s))
+            await asyncio.wait(running, timeout=grace)
+        self._closing = True
         for t in list(self._running.values()) + list(self._bg):
             t.cancel()
         for t in list(self._running.values()) + list(self._bg):
@@ -329,6 +341,8 @@ class A2AEngine:
             try:
                 await self._run_plan(rec, plan)
             except asyncio.CancelledError:
+                if self._closing:  # shutdown, not a CancelTask: record why it stopped
+                    await self._finish_failed(rec, INTERRUPTED)
                 raise
             except RateLimited as exc:
                 await self._finish_failed(rec, exc.message)

@@ -400,3 +400,23 @@ def test_official_v03_client_from_its_own_venv(agent: Agent) -> None:
     assert report == {"card_url": f"{agent.url}/a2a", "protocol": "0.3.0",
                       "state": "completed", "artifact_text": "Generated text content",
                       "got_state": "completed"}
+
+
+def test_task_running_at_shutdown_is_failed_with_a_reason_not_left_working(
+        daemon_factory: Callable[..., DaemonProcess]) -> None:
+    from tests.a2a.conftest import A2A_ON
+    from tests.mcp.support import ENV
+
+    d = daemon_factory({"a2a": A2A_ON, "server": {"shutdown_grace_s": 1.0}}, env=ENV)
+    ann = make_agent(d)
+    token = ann.token()
+    sent = _rpc(ann, token, "SendMessage", {
+        "message": {"messageId": str(uuid.uuid4()), "role": "ROLE_USER", "parts": [
+            {"data": {"tool": "test_slow", "arguments": {"steps": 100, "delay_ms": 100}}}]},
+        "configuration": {"returnImmediately": True}})["result"]["task"]
+    assert sent["status"]["state"] in ("TASK_STATE_SUBMITTED", "TASK_STATE_WORKING")
+    d.stop()  # SIGTERM while the 10 s tool runs; the grace is 1 s
+    d.start()
+    task = _rpc(ann, ann.token(), "GetTask", {"id": sent["id"]})["result"]
+    assert task["status"]["state"] == "TASK_STATE_FAILED"
+    assert "send the message again" in task["status"]["message"]["parts"][0]["text"]
