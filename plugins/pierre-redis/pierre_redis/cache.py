@@ -9,13 +9,9 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
-import structlog
 
-from pierre.plugins.base import PluginContext
 from pierre.plugins.cache import API_VERSION
-from pierre_redis.client import DEFAULT_PREFIX, connect, guard, safe_url
-
-log = structlog.get_logger("pierre.redis")
+from pierre_redis.client import RedisBackend, guard, ms
 
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 _BATCH = 500
@@ -28,10 +24,6 @@ def glob_escape(text: str) -> str:
 
 def _bytes(value: bytes | str | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
-
-
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000 + 0.999))
 
 
 class RedisSubscription:
@@ -81,30 +73,9 @@ class RedisSubscription:
             pass
 
 
-class RedisCache:
+class RedisCache(RedisBackend):
     API_VERSION = API_VERSION
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = dict(options)
-        self.prefix = str(options.get("prefix", DEFAULT_PREFIX))
-        self.client = connect(self.options)
-
-    @classmethod
-    def from_config(cls, options: dict[str, Any], ctx: PluginContext) -> RedisCache:
-        return cls(options)
-
-    async def start(self) -> None:
-        try:
-            await self.health()
-        except Exception as exc:
-            log.warning("redis_unavailable_at_start", url=safe_url(self.options), error=str(exc))
-
-    async def close(self) -> None:
-        await self.client.aclose()
-
-    async def health(self) -> None:
-        with guard("cache"):
-            await self.client.ping()
+    what = "cache"
 
     async def get(self, key: str) -> bytes | None:
         with guard("cache"):
@@ -113,7 +84,7 @@ class RedisCache:
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         with guard("cache"):
-            await self.client.set(self.prefix + key, value, px=_ms(ttl_s))
+            await self.client.set(self.prefix + key, value, px=ms(ttl_s))
 
     async def delete(self, key: str) -> None:
         with guard("cache"):
@@ -140,7 +111,7 @@ class RedisCache:
 
     async def touch(self, key: str, ttl_s: float) -> bool:
         with guard("cache"):
-            return bool(await self.client.pexpire(self.prefix + key, _ms(ttl_s)))
+            return bool(await self.client.pexpire(self.prefix + key, ms(ttl_s)))
 
     async def publish(self, channel: str, message: bytes) -> None:
         with guard("cache"):

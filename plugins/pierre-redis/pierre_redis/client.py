@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 import redis.asyncio as aioredis
+import structlog
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +18,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from pierre.errors import PluginError, ServiceUnavailable
 
 DEFAULT_PREFIX = "pierre:"
+
+log = structlog.get_logger("pierre.redis")
+
+
+def ms(seconds: float) -> int:
+    """A TTL in whole milliseconds, rounded up and at least 1 (0 would mean no expiry)."""
+    return max(1, math.ceil(seconds * 1000))
 
 
 def connect(options: dict[str, Any]) -> aioredis.Redis:
@@ -53,6 +62,40 @@ def guard(what: str) -> Iterator[None]:
         raise ServiceUnavailable(f"{what} backend (redis) is unavailable") from exc
 
 
+class RedisBackend:
+    """What the cache and the rate limiter share: one pooled client under a key prefix,
+    built from the plugin options, that tolerates Redis coming up after the daemon."""
+
+    # Names the backend in ServiceUnavailable messages.
+    what = "redis"
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = dict(options)
+        self.prefix = str(options.get("prefix", DEFAULT_PREFIX))
+        self.client = connect(self.options)
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any], ctx: Any) -> Self:
+        return cls(options)
+
+    async def start(self) -> None:
+        try:
+            with guard(self.what):
+                await self._warm_up()
+        except Exception as exc:
+            log.warning("redis_unavailable_at_start", url=safe_url(self.options), error=str(exc))
+
+    async def _warm_up(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def health(self) -> None:
+        with guard(self.what):
+            await self.client.ping()
+
+
 class Script:
     """A Lua script run by EVALSHA; loaded again when Redis answers NOSCRIPT
     (after SCRIPT FLUSH, a restart or a failover)."""
@@ -73,4 +116,5 @@ class Script:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
 
 
-__all__ = ["DEFAULT_PREFIX", "RedisError", "Script", "connect", "guard", "safe_url"]
+__all__ = ["DEFAULT_PREFIX", "RedisBackend", "RedisError", "Script", "connect", "guard", "ms",
+           "safe_url"]

@@ -9,14 +9,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-import structlog
-
-from pierre.plugins.base import PluginContext
 from pierre.plugins.ratelimit import API_VERSION, Bucket, Decision, Quota, RateLimiterBase
 from pierre.ratelimit.bucket import Outcome, combine
-from pierre_redis.client import DEFAULT_PREFIX, Script, connect, guard, safe_url
-
-log = structlog.get_logger("pierre.redis")
+from pierre_redis.client import RedisBackend, Script, guard, ms
 
 CHECK = Script(resources.files("pierre_redis").joinpath("check.lua").read_text())
 INCR_WINDOW = Script(
@@ -34,36 +29,13 @@ def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
-def _ms(seconds: float) -> int:
-    return max(1, math.ceil(seconds * 1000))
-
-
-class RedisRateLimiter(RateLimiterBase):
+class RedisRateLimiter(RedisBackend, RateLimiterBase):
     API_VERSION = API_VERSION
+    what = "rate limiting"
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = dict(options)
-        self.prefix = str(options.get("prefix", DEFAULT_PREFIX))
-        self.client = connect(self.options)
-
-    @classmethod
-    def from_config(cls, options: dict[str, Any], ctx: PluginContext) -> RedisRateLimiter:
-        return cls(options)
-
-    async def start(self) -> None:
+    async def _warm_up(self) -> None:
         # Redis may come up after us; checks then follow `on_backend_error` until it does.
-        try:
-            with guard("rate limiting"):
-                await self.client.script_load(CHECK.source)
-        except Exception as exc:
-            log.warning("redis_unavailable_at_start", url=safe_url(self.options), error=str(exc))
-
-    async def close(self) -> None:
-        await self.client.aclose()
-
-    async def health(self) -> None:
-        with guard("rate limiting"):
-            await self.client.ping()
+        await self.client.script_load(CHECK.source)
 
     async def check(self, key: str, capacity: int, refill_per_s: float, cost: int = 1) -> Decision:
         return await self.check_many((Bucket(key, capacity, refill_per_s),), (), cost)
@@ -77,7 +49,7 @@ class RedisRateLimiter(RateLimiterBase):
         for b in buckets:
             args += [b.capacity, repr(float(b.refill_per_s))]
         for q in quotas:
-            args += [q.limit, _ms(q.reset_in_s)]
+            args += [q.limit, ms(q.reset_in_s)]
         with guard("rate limiting"):
             raw = await CHECK(self.client, keys, args)
         allowed = bool(raw[0])
@@ -92,7 +64,7 @@ class RedisRateLimiter(RateLimiterBase):
     async def incr_window(self, key: str, window_s: int, amount: int = 1) -> int:
         with guard("rate limiting"):
             return int(await INCR_WINDOW(self.client, [self.prefix + key],
-                                         [amount, _ms(window_s)]))
+                                         [amount, ms(window_s)]))
 
     async def get_window(self, key: str) -> int:
         with guard("rate limiting"):
@@ -101,7 +73,7 @@ class RedisRateLimiter(RateLimiterBase):
 
     async def set_value(self, key: str, value: str, ttl_s: float) -> None:
         with guard("rate limiting"):
-            await self.client.set(self.prefix + key, value.encode(), px=_ms(ttl_s))
+            await self.client.set(self.prefix + key, value.encode(), px=ms(ttl_s))
 
     async def get_value(self, key: str) -> str | None:
         with guard("rate limiting"):
@@ -111,7 +83,7 @@ class RedisRateLimiter(RateLimiterBase):
     async def acquire_lock(self, key: str, ttl_s: float) -> str | None:
         token = secrets.token_hex(16)
         with guard("rate limiting"):
-            ok = await self.client.set(self.prefix + key, token.encode(), px=_ms(ttl_s), nx=True)
+            ok = await self.client.set(self.prefix + key, token.encode(), px=ms(ttl_s), nx=True)
         return token if ok else None
 
     async def release_lock(self, key: str, token: str) -> None:
